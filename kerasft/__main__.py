@@ -1,0 +1,5 @@
+import sys
+
+from kerasft.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""Entry point of the `kerasft` command.
+
+Every module of `kerasft.cli` that defines `register(subparsers)` adds one sub-command, so a new
+command is a new file and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import kerasft.cli as cli_package
+from kerasft.errors import KerasftError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kerasft",
+        description="Fine-tune pretrained Keras models. Run `kerasft fit` for the default job.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(cli_package.__path__), key=lambda m: m.name):
+        if info.name in {"main"} or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"kerasft.cli.{info.name}")
+        if hasattr(module, "register"):
+            module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KerasftError as err:
+        # Bad input is the user's to fix: say what and how, without a traceback.
+        print(f"kerasft {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
