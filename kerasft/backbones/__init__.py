@@ -1,0 +1,14 @@
+"""Backbones: the registry of `keras.applications` families and their block maps.
+
+>>> import kerasft as kft
+>>> "mobilenet_v2" in kft.backbones.list()
+True
+"""
+
+from kerasft.backbones.blocks import block_map
+from kerasft.backbones.registry import REGISTRY, get, names
+from kerasft.backbones.spec import BackboneSpec, BlockPattern
+
+list = names  # noqa: A001 - `kft.backbones.list()` is the documented spelling
+
+__all__ = ["REGISTRY", "BackboneSpec", "BlockPattern", "block_map", "get", "list", "names"]

@@ -1,0 +1,64 @@
+"""`BackboneSpec`: what kerasft knows about one `keras.applications` family."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import keras
+
+from kerasft.backbones.preprocessing import Preprocessing
+
+
+@dataclasses.dataclass(frozen=True)
+class BlockPattern:
+    """How to name blocks from layer names.
+
+    `regex` is matched against each layer name; its first non-empty group fills `label`
+    (a `str.format` template). With `boundary=True` a matching layer *closes* its block
+    (the layers before it, back to the previous match, belong to it), which fits families
+    whose inner layers carry generic names (Inception's `conv2d_17` closed by `mixed3`).
+    """
+
+    regex: str
+    label: str
+    boundary: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneSpec:
+    """A registered backbone family.
+
+    Attributes:
+        name: kerasft's name, lower snake case (`"mobilenet_v2"`).
+        keras_name: the `keras.applications` constructor name (`"MobileNetV2"`).
+        preprocessing: how raw 0..255 RGB pixels become the backbone's input.
+        default_size: the input size the ImageNet weights were trained at.
+        min_size: the smallest input side the constructor accepts.
+        blocks: patterns that name the blocks (tried in order for each layer).
+        constructor_kwargs: extra keyword arguments for the constructor.
+    """
+
+    name: str
+    keras_name: str
+    preprocessing: Preprocessing
+    default_size: int = 224
+    min_size: int = 32
+    blocks: tuple[BlockPattern, ...] = ()
+    constructor_kwargs: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def constructor(self) -> Callable[..., keras.Model]:
+        return getattr(keras.applications, self.keras_name)
+
+    def create(
+        self, image_size: int | None = None, weights: str | None = "imagenet"
+    ) -> keras.Model:
+        """The headless backbone for square `image_size` x `image_size` RGB input."""
+        size = image_size or self.default_size
+        return self.constructor(
+            include_top=False,
+            weights=weights,
+            input_shape=(size, size, 3),
+            **self.constructor_kwargs,
+        )

@@ -1,0 +1,148 @@
+"""`kft.build`: a plain functional Keras model from a pretrained backbone and a task head."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import keras
+
+from kerasft.backbones import registry
+from kerasft.backbones.preprocessing import Preprocessing
+from kerasft.backbones.spec import BackboneSpec
+from kerasft.builder.heads import head_layers
+from kerasft.builder.inputs import channel_adapter, normalize_input_shape
+from kerasft.errors import KerasftError
+
+
+def _resolve_augmentation(augmentation) -> list[keras.layers.Layer]:
+    if augmentation is None or augmentation is False:
+        return []
+    if isinstance(augmentation, str):
+        from kerasft.augment import preset
+
+        return list(preset(augmentation))
+    if isinstance(augmentation, keras.layers.Layer):
+        return [augmentation]
+    return list(augmentation)
+
+
+def _load_backbone_weights(backbone: keras.Model, path: str, name: str) -> None:
+    if not os.path.exists(path):
+        raise KerasftError(
+            f"weights={path!r}: no such file. Pass 'imagenet', None, or the path of a weights "
+            "file saved from this backbone (backbone.save_weights('x.weights.h5'))."
+        )
+    try:
+        backbone.load_weights(path)
+    except (ValueError, KeyError, OSError) as err:
+        raise KerasftError(
+            f"weights={path!r} does not fit backbone {name!r} ({err}). The file was probably "
+            f"saved from another architecture; build with the backbone it came from, or pass "
+            "weights='imagenet' / None."
+        ) from None
+
+
+def _make_backbone(spec: BackboneSpec, image_size: int, weights) -> keras.Model:
+    if image_size < spec.min_size:
+        raise KerasftError(
+            f"image_size={image_size} is below {spec.name!r}'s minimum input side of "
+            f"{spec.min_size} px. Pass image_size>={spec.min_size} (small images are upscaled "
+            f"inside the model; {spec.default_size} is what the ImageNet weights saw)."
+        )
+    if weights not in ("imagenet", None):
+        backbone = spec.create(image_size, weights=None)
+        _load_backbone_weights(backbone, os.fspath(weights), spec.name)
+        return backbone
+    return spec.create(image_size, weights=weights)
+
+
+def build(
+    backbone: str | keras.Model = "mobilenet",
+    num_classes: int = 10,
+    *,
+    task: str = "multiclass",
+    input_shape: Sequence[int | None] = (None, None, 3),
+    image_size: int | None = None,
+    weights: str | os.PathLike | None = "imagenet",
+    augmentation=None,
+    preprocessing: str | None = None,
+    pooling: str = "avg",
+    dropout: float = 0.2,
+    hidden_units: Sequence[int] = (),
+    l1: float = 0.0,
+    l2: float = 0.0,
+    name: str | None = None,
+) -> keras.Model:
+    """A functional `keras.Model`: raw images in, task predictions out.
+
+    The model is, in order: raw image input (uint8 or float 0..255; grayscale or RGBA become
+    RGB) -> resize to the backbone's size -> augmentation (active only in training) -> the
+    backbone's own preprocessing -> backbone, called with `training=False` so BatchNorm stays
+    in inference mode even once unfrozen -> head. The backbone starts frozen.
+
+    Args:
+        backbone: a registered name (`kft.backbones.list()`) or any `keras.Model` whose
+            output is a feature map or a feature vector.
+        num_classes: classes (multiclass, multilabel), 1 or 2 for binary, outputs for regression.
+        task: "multiclass" (softmax), "binary" / "multilabel" (sigmoid) or "regression" (linear).
+        input_shape: the shape of one raw image; (H, W) means grayscale.
+        image_size: the side the backbone sees; defaults to the backbone's ImageNet size.
+        weights: "imagenet", None (random init) or the path of a backbone weights file.
+        augmentation: None, a preset name ("light", "medium", ...) or a list of layers.
+        preprocessing: for a user backbone, one of "tf", "caffe", "torch", "none"
+            (registered backbones know their own).
+        pooling, dropout, hidden_units, l1, l2: the head.
+
+    Example:
+
+    >>> import kerasft as kft
+    >>> model = kft.build("mobilenet", num_classes=10, input_shape=(28, 28, 1),
+    ...                   image_size=96, weights=None)
+    >>> model.output_shape
+    (None, 10)
+    """
+    shape = normalize_input_shape(tuple(input_shape))
+    if isinstance(backbone, keras.Model):
+        net = backbone
+        size = net.input_shape[1] or image_size
+        if size is None:
+            raise KerasftError(
+                "The backbone model has no fixed input size; build it with input_shape=(S, S, 3) "
+                "or pass image_size=S."
+            )
+        prep = Preprocessing(preprocessing or "none")
+    else:
+        spec = registry.get(backbone)
+        size = int(image_size or spec.default_size)
+        net = _make_backbone(spec, size, weights)
+        prep = spec.preprocessing
+    net.trainable = False  # phase 1 trains the head only
+
+    inputs = keras.Input(shape=shape, name="image")
+    x = inputs
+    adapter = channel_adapter(shape[-1], bgr=prep.wants_bgr)
+    if adapter is not None:
+        x = adapter(x)
+    if shape[0] != size or shape[1] != size:
+        x = keras.layers.Resizing(size, size, name="kft_resize")(x)
+    for layer in _resolve_augmentation(augmentation):
+        x = layer(x)
+    for layer in prep.layers():
+        x = layer(x)
+    x = net(x, training=False)
+    head = head_layers(task, num_classes, pooling, dropout, tuple(hidden_units), l1, l2)
+    if len(x.shape) == 2:
+        head = head[1:]  # the backbone already pools
+    for layer in head:
+        x = layer(x)
+    return keras.Model(inputs, x, name=name or f"kft_{net.name}")
+
+
+def get_backbone(model: keras.Model) -> keras.Model:
+    """The backbone inside a `kft.build` model (its nested `keras.Model`), or `model` itself."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if not nested:
+        return model
+    # The backbone is the largest nested model (an ensemble or augmentation may nest others).
+    return max(nested, key=lambda m: m.count_params())

@@ -1,0 +1,153 @@
+"""Freeze and unfreeze whole backbone blocks; BatchNorm stays frozen unless asked.
+
+Works on `kft.build` models (the nested backbone is frozen block by block, the head stays
+trainable) and on any plain `keras.Model` (treated as its own backbone).
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+
+from kerasft.backbones.blocks import block_map
+from kerasft.builder.build import get_backbone
+from kerasft.errors import KerasftError, unknown_name
+
+_BATCHNORM = (keras.layers.BatchNormalization,)
+
+
+def _blocks(model: keras.Model):
+    return block_map(get_backbone(model))
+
+
+def _head_and_input_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    backbone = get_backbone(model)
+    return [] if backbone is model else [layer for layer in model.layers if layer is not backbone]
+
+
+def freeze(model: keras.Model) -> keras.Model:
+    """Freeze the whole backbone; the head (and nothing in preprocessing) stays trainable.
+
+    Example:
+
+    >>> import kerasft as kft
+    >>> model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), weights=None)
+    >>> kft.freeze(model) is model
+    True
+    """
+    backbone = get_backbone(model)
+    backbone.trainable = False
+    _restore_fixed_layers(model)
+    return model
+
+
+def _restore_fixed_layers(model: keras.Model) -> None:
+    # Preprocessing layers (the frozen channel adapter) must never train.
+    for layer in _head_and_input_layers(model):
+        layer.trainable = layer.name.startswith("kft_head")
+
+
+def _select(model, blocks, from_block, fraction) -> list[str]:
+    names = list(_blocks(model))
+    given = [v is not None for v in (blocks, from_block, fraction)]
+    if sum(given) != 1:
+        raise KerasftError(
+            "unfreeze() takes exactly one of blocks=N, from_block=NAME or fraction=F "
+            f"(got blocks={blocks!r}, from_block={from_block!r}, fraction={fraction!r})."
+        )
+    if blocks is not None:
+        if blocks == "all":
+            return names
+        if not isinstance(blocks, int) or blocks < 0:
+            raise KerasftError(
+                f"blocks={blocks!r} must be a non-negative integer or 'all' "
+                f"(this backbone has {len(names)} blocks: {', '.join(names)})."
+            )
+        return names[len(names) - min(blocks, len(names)) :]
+    if from_block is not None:
+        if from_block not in names:
+            raise unknown_name("block", from_block, names)
+        return names[names.index(from_block) :]
+    if not 0.0 <= fraction <= 1.0:
+        raise KerasftError(f"fraction={fraction!r} must be between 0 and 1.")
+    return names[len(names) - math.ceil(fraction * len(names)) :]
+
+
+def unfreeze(
+    model: keras.Model,
+    blocks: int | str | None = None,
+    *,
+    from_block: str | None = None,
+    fraction: float | None = None,
+    train_bn: bool = False,
+) -> list[str]:
+    """Unfreeze the top blocks of the backbone; returns the names of the trainable blocks.
+
+    Args:
+        model: a `kft.build` model or any `keras.Model`.
+        blocks: how many blocks, counted from the top, or "all".
+        from_block: unfreeze this block and every block above it.
+        fraction: unfreeze this fraction of the blocks (rounded up), from the top.
+        train_bn: also let BatchNorm's gamma/beta train. The moving statistics never change
+            in a `kft.build` model, whose backbone runs in inference mode.
+
+    Remember to `compile` again afterwards: Keras only trains what was trainable at compile.
+
+    Example:
+
+    >>> import kerasft as kft
+    >>> model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), weights=None)
+    >>> kft.unfreeze(model, blocks=2)
+    ['block_12', 'block_13']
+    """
+    chosen = _select(model, blocks, from_block, fraction)
+    backbone = get_backbone(model)
+    backbone.trainable = True  # sets every sub-layer; the loop below refreezes
+    for name, layers in _blocks(model).items():
+        for layer in layers:
+            layer.trainable = name in chosen and (train_bn or not isinstance(layer, _BATCHNORM))
+    _restore_fixed_layers(model)
+    return chosen
+
+
+def trainable_blocks(model: keras.Model) -> list[str]:
+    """Names of the blocks that have at least one trainable weight."""
+    return [
+        name
+        for name, layers in _blocks(model).items()
+        if any(w.trainable for layer in layers for w in layer.weights)
+    ]
+
+
+def _row(name: str, layers: list[keras.layers.Layer]) -> dict:
+    def count(weights):
+        return sum(math.prod(w.shape) for w in weights)
+
+    return {
+        "block": name,
+        "trainable": sum(count(layer.trainable_weights) for layer in layers),
+        "non_trainable": sum(count(layer.non_trainable_weights) for layer in layers),
+    }
+
+
+def block_table(model: keras.Model) -> list[dict]:
+    """One row per block (and one for the head): trainable / non-trainable parameter counts."""
+    rows = [_row(name, layers) for name, layers in _blocks(model).items()]
+    head = _head_and_input_layers(model)
+    if head:
+        rows.append(_row("head", head))
+    return rows
+
+
+def summary(model: keras.Model, print_fn=print) -> list[dict]:
+    """Print a table of blocks with trainable / non-trainable parameter counts; return its rows."""
+    rows = block_table(model)
+    width = max(len("block"), *(len(r["block"]) for r in rows))
+    print_fn(f"{'block':<{width}}  {'trainable':>12}  {'non-trainable':>14}")
+    for r in rows:
+        print_fn(f"{r['block']:<{width}}  {r['trainable']:>12,}  {r['non_trainable']:>14,}")
+    total_t = sum(r["trainable"] for r in rows)
+    total_n = sum(r["non_trainable"] for r in rows)
+    print_fn(f"{'total':<{width}}  {total_t:>12,}  {total_n:>14,}")
+    return rows

@@ -1,0 +1,1 @@
+"""Training: compiling with sensible defaults and the two-phase fine-tuning recipe."""

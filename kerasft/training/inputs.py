@@ -1,0 +1,117 @@
+"""Turning what users pass to `fine_tune` into checked, batched `tf.data` pipelines.
+
+All checks run before training starts, so bad labels or shapes never surface as a
+TensorFlow traceback in the middle of an epoch.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasft.errors import KerasftError
+
+
+def _check_images(x: np.ndarray, model: keras.Model, what: str) -> np.ndarray:
+    expected = model.input_shape  # (None, H, W, C)
+    if x.ndim == len(expected) - 1 and expected[-1] == 1:
+        x = x[..., None]  # (N, H, W) grayscale for a (H, W, 1) model
+    if x.ndim != len(expected):
+        raise KerasftError(
+            f"{what} images have shape {x.shape} (rank {x.ndim}) but the model takes batches "
+            f"of shape {expected}. Reshape the images or build the model with a matching "
+            "input_shape."
+        )
+    for got, want in zip(x.shape[1:], expected[1:]):
+        if want is not None and got != want:
+            raise KerasftError(
+                f"{what} images have shape {x.shape[1:]} but the model takes {expected[1:]}. "
+                "Build the model with input_shape matching your images (it resizes inside)."
+            )
+    return x
+
+
+def check_labels(y: np.ndarray, task: str, num_outputs: int, what: str = "train") -> np.ndarray:
+    """Raise a clear error for labels the model cannot learn from; return them as an array."""
+    y = np.asarray(y)
+    if y.dtype.kind in "fc" and np.isnan(y).any():
+        bad = int(np.isnan(y).reshape(len(y), -1).any(axis=1).argmax())
+        raise KerasftError(f"{what} labels contain NaN (first at index {bad}). Drop or fix them.")
+    if task == "multiclass" and y.ndim == 1 or (task == "multiclass" and y.shape[-1] == 1):
+        y = y.reshape(-1)
+        if y.dtype.kind == "f" and not np.all(np.equal(np.mod(y, 1), 0)):
+            raise KerasftError(
+                f"{what} labels must be class indices, got non-integer values such as "
+                f"{y[np.mod(y, 1) != 0][0]!r}."
+            )
+        bad = (y < 0) | (y >= num_outputs)
+        if bad.any():
+            i = int(bad.argmax())
+            raise KerasftError(
+                f"{what} label {y[i]!r} at index {i} is outside [0, {num_outputs}) for a model "
+                f"with {num_outputs} classes. Relabel the data or build with "
+                f"num_classes={int(y.max()) + 1}."
+            )
+    elif task in ("binary", "multilabel"):
+        if ((y < 0) | (y > 1)).any():
+            raise KerasftError(
+                f"{what} labels for a {task} model must be 0/1 (or probabilities), got values "
+                f"in [{y.min()}, {y.max()}]."
+            )
+    return y
+
+
+def to_dataset(
+    data,
+    model: keras.Model,
+    task: str,
+    *,
+    batch_size: int = 64,
+    shuffle: bool = False,
+    seed: int = 0,
+    what: str = "train",
+) -> tf.data.Dataset:
+    """A batched, prefetched `(images, targets)` dataset from `(x, y)` arrays or a dataset.
+
+    Integer labels of a multiclass model become one-hot (the default loss smooths labels).
+    A `tf.data.Dataset` is taken as already batched; its first batch is checked.
+    """
+    num_outputs = model.output_shape[-1]
+    if isinstance(data, tf.data.Dataset):
+        ds = data
+        first = next(iter(ds.take(1)), None)
+        if first is None:
+            raise KerasftError(f"The {what} dataset is empty.")
+        if not isinstance(first, tuple) or len(first) < 2:
+            raise KerasftError(
+                f"The {what} dataset must yield (images, labels) batches; got one element of "
+                f"type {type(first).__name__}."
+            )
+        _check_images(first[0].numpy(), model, what)
+        check_labels(first[1].numpy(), task, num_outputs, what)
+        label_spec = ds.element_spec[1]
+        if task == "multiclass" and label_spec.dtype.is_integer:
+            ds = ds.map(
+                lambda x, y, *rest: (x, tf.one_hot(tf.reshape(y, [-1]), num_outputs), *rest),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+        return ds.prefetch(tf.data.AUTOTUNE)
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise KerasftError(
+            f"{what} data must be an (images, labels) tuple of arrays or a tf.data.Dataset; got "
+            f"{type(data).__name__}."
+        )
+    x, y = np.asarray(data[0]), np.asarray(data[1])
+    if len(x) != len(y):
+        raise KerasftError(f"{what} has {len(x)} images but {len(y)} labels; they must match.")
+    if len(x) == 0:
+        raise KerasftError(f"{what} data is empty.")
+    x = _check_images(x, model, what)
+    y = check_labels(y, task, num_outputs, what)
+    if task == "multiclass" and y.ndim == 1:
+        y = np.eye(num_outputs, dtype="float32")[y.astype("int64")]
+    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("float32")))
+    if shuffle:
+        ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
