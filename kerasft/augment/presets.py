@@ -1,0 +1,159 @@
+"""Named augmentation presets made of Keras's own random image layers.
+
+Each preset is a list of `keras.layers` (RandomFlip, RandomRotation, RandomZoom,
+RandomTranslation, RandomContrast, RandomBrightness, RandomErasing, RandAugment), so it can run
+either inside the model (on the accelerator; saved with the model; a no-op at inference, since
+Keras's random layers only act with `training=True`) or in the `tf.data` pipeline on the CPU
+(`kft.augment.apply`). The layers take raw 0..255 images (`value_range=(0, 255)`), as a
+kerasft model's input does, and work on grayscale and RGB alike.
+
+| preset      | what it does                                                                     |
+|-------------|----------------------------------------------------------------------------------|
+| none        | nothing                                                                          |
+| light       | horizontal flip, rotation ±18°, zoom ±10%                                        |
+| medium      | flip, rotation ±29°, zoom ±15%, shift ±10%, contrast and brightness ±20%         |
+| heavy       | medium, stronger (rotation ±36°, zoom ±25%, shift ±15%, ±30%) + random erasing    |
+| randaugment | horizontal flip + RandAugment (2 random ops of 14, magnitude 0.5)                |
+
+Example:
+
+```python
+layers = kft.augment.preset("medium")
+model = kft.build("mobilenet", num_classes=10, augmentation="medium")   # in the model
+train = kft.augment.apply(train, "medium")                               # or in the pipeline
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kerasft.errors import KerasftError, unknown_name
+
+PRESETS = ("none", "light", "medium", "heavy", "randaugment")
+
+
+def _seeder(seed: int | None):
+    """Distinct, reproducible seeds for the layers of one preset (None stays None)."""
+    counter = iter(range(1_000))
+    return lambda: None if seed is None else int(seed) + next(counter)
+
+
+def preset(
+    name: str,
+    value_range: tuple[float, float] = (0, 255),
+    seed: int | None = None,
+) -> list:
+    """The list of Keras augmentation layers of preset `name`.
+
+    Args:
+        name: one of 'none', 'light', 'medium', 'heavy', 'randaugment'.
+        value_range: the range of the image values the layers receive (kerasft models take
+            raw 0..255 images).
+        seed: seeds the layers (layer i gets seed + i), for reproducible augmentation.
+
+    Raises:
+        KerasftError: for an unknown name, naming the close matches.
+    """
+    import keras
+
+    if not isinstance(name, str):
+        raise KerasftError(f"augmentation preset must be a name; got {type(name).__name__}.")
+    key = name.strip().lower().replace("-", "").replace("_", "")
+    if key not in PRESETS:
+        raise unknown_name("augmentation preset", name, PRESETS)
+    value_range = tuple(float(v) for v in value_range)
+    if len(value_range) != 2 or value_range[0] >= value_range[1]:
+        raise KerasftError(f"value_range={value_range} must be (low, high) with low < high.")
+    L = keras.layers
+    s = _seeder(seed)
+    if key == "none":
+        return []
+    if key == "light":
+        return [
+            L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
+            L.RandomRotation(0.05, seed=s(), name="aug_rotation"),
+            L.RandomZoom(0.1, seed=s(), name="aug_zoom"),
+        ]
+    if key == "medium":
+        return [
+            L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
+            L.RandomRotation(0.08, seed=s(), name="aug_rotation"),
+            L.RandomZoom(0.15, seed=s(), name="aug_zoom"),
+            L.RandomTranslation(0.1, 0.1, seed=s(), name="aug_translation"),
+            L.RandomContrast(0.2, value_range=value_range, seed=s(), name="aug_contrast"),
+            L.RandomBrightness(0.2, value_range=value_range, seed=s(), name="aug_brightness"),
+        ]
+    if key == "heavy":
+        return [
+            L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
+            L.RandomRotation(0.1, seed=s(), name="aug_rotation"),
+            L.RandomZoom(0.25, seed=s(), name="aug_zoom"),
+            L.RandomTranslation(0.15, 0.15, seed=s(), name="aug_translation"),
+            L.RandomContrast(0.3, value_range=value_range, seed=s(), name="aug_contrast"),
+            L.RandomBrightness(0.3, value_range=value_range, seed=s(), name="aug_brightness"),
+            L.RandomErasing(
+                factor=0.5, scale=(0.02, 0.2), value_range=value_range, seed=s(), name="aug_erasing"
+            ),
+        ]
+    return [
+        L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
+        L.RandAugment(
+            value_range=value_range, num_ops=2, factor=0.5, seed=s(), name="aug_randaugment"
+        ),
+    ]
+
+
+def resolve(
+    augmentation, value_range: tuple[float, float] = (0, 255), seed: int | None = None
+) -> list:
+    """Layers from a preset name, a list of layers, a `keras.Sequential`, or None (no layers).
+
+    This is what `kft.build(augmentation=...)` and the loaders' `augment=` accept.
+    """
+    import keras
+
+    if augmentation is None or augmentation is False:
+        return []
+    if isinstance(augmentation, str):
+        return preset(augmentation, value_range=value_range, seed=seed)
+    if isinstance(augmentation, keras.layers.Layer):
+        return [augmentation]
+    if isinstance(augmentation, Sequence):
+        bad = [a for a in augmentation if not isinstance(a, keras.layers.Layer)]
+        if bad:
+            raise KerasftError(
+                f"augmentation must be a preset name or Keras layers; got {bad[0]!r}. "
+                f"Presets: {', '.join(PRESETS)}."
+            )
+        return list(augmentation)
+    raise KerasftError(
+        f"augmentation={augmentation!r} must be a preset name ({', '.join(PRESETS)}), a list of "
+        "Keras layers, or None."
+    )
+
+
+def apply(ds, augmentation, seed: int | None = None, deterministic: bool = False):
+    """Augment the images of a `tf.data.Dataset` of `(images, labels)` on the CPU.
+
+    Works on batched or unbatched datasets; images come out float32 in the same value range.
+    `deterministic=True` runs the map in one thread so the same seed gives the same images.
+
+    Example:
+
+    ```python
+    train = kft.augment.apply(train, "light", seed=0)
+    ```
+    """
+    import tensorflow as tf
+
+    from kerasft.data.pipeline import augment_fn
+
+    layers = resolve(augmentation, seed=seed)
+    if not layers:
+        return ds
+    return ds.map(
+        augment_fn(layers),
+        num_parallel_calls=None if deterministic else tf.data.AUTOTUNE,
+        deterministic=deterministic,
+    )

@@ -1,0 +1,115 @@
+"""A grid of augmented samples, to see what a preset does before training with it.
+
+`preview_grid` returns the grid as a uint8 array, so the same picture can be written to a PNG
+(`save_preview`, `kerasft augment preview`) or logged to TensorBoard
+(`tf.summary.image("augmentation", grid[None])`).
+
+Example:
+
+```python
+(x, _), _, _ = kft.data.load_arrays("fashion_mnist")
+grid = kft.augment.preview_grid(x[:4], "medium", rows=4, cols=6, seed=0)
+kft.augment.save_preview("grid.png", x[:4], "medium")
+```
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from kerasft.errors import KerasftError
+
+
+def _as_images(images) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim == 3:
+        # (N, H, W) grayscale, as keras.datasets gives it.
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
+        raise KerasftError(
+            f"images must be (N, H, W) or (N, H, W, C) with C in 1, 3, 4; got {images.shape}."
+        )
+    if len(images) == 0:
+        raise KerasftError("no images to preview.")
+    return images
+
+
+def preview_grid(
+    images,
+    layers="medium",
+    rows: int = 4,
+    cols: int = 6,
+    seed: int | None = 0,
+    padding: int = 2,
+    value_range: tuple[float, float] = (0, 255),
+    show_original: bool = True,
+) -> np.ndarray:
+    """A (rows*H + pads, cols*W + pads, 3) uint8 grid of augmented images.
+
+    Row r shows image `r % len(images)`: first as it is (when `show_original`), then
+    augmented `cols - 1` times with `layers` (a preset name or Keras layers) in training mode.
+    """
+    from kerasft.augment.presets import resolve
+
+    if rows < 1 or cols < 1:
+        raise KerasftError(f"rows={rows} and cols={cols} must be at least 1.")
+    images = _as_images(images).astype("float32")
+    layers = resolve(layers, value_range=value_range, seed=seed)
+    low, high = value_range
+    height, width = images.shape[1:3]
+    cells = []
+    for r in range(rows):
+        image = images[r % len(images)]
+        repeats = cols - 1 if show_original else cols
+        batch = np.repeat(image[None], repeats, axis=0)
+        for layer in layers:
+            batch = np.asarray(layer(batch, training=True))
+        row = ([image] if show_original else []) + list(batch)
+        cells.append(row)
+    grid = np.full(
+        (rows * height + (rows + 1) * padding, cols * width + (cols + 1) * padding, 3),
+        255,
+        dtype=np.uint8,
+    )
+    for r, row in enumerate(cells):
+        for c, cell in enumerate(row):
+            cell = np.clip((np.asarray(cell) - low) * (255.0 / (high - low)), 0, 255)
+            cell = np.rint(cell).astype(np.uint8)
+            if cell.shape[-1] == 1:
+                cell = np.repeat(cell, 3, axis=-1)
+            y = padding + r * (height + padding)
+            x = padding + c * (width + padding)
+            grid[y : y + height, x : x + width] = cell[..., :3]
+    return grid
+
+
+def save_preview(
+    path: str | os.PathLike,
+    images,
+    layers="medium",
+    rows: int = 4,
+    cols: int = 6,
+    seed: int | None = 0,
+    scale: int | None = None,
+    **kwargs,
+) -> str:
+    """Write `preview_grid(...)` as a PNG at `path` and return the path.
+
+    `scale` enlarges small images (e.g. 28x28) by an integer factor so the grid is legible;
+    by default images smaller than 96 pixels are scaled up to about 96.
+    """
+    from PIL import Image
+
+    images = _as_images(images)
+    if scale is None:
+        scale = max(1, 96 // max(images.shape[1:3]))
+    grid = preview_grid(images, layers, rows=rows, cols=cols, seed=seed, **kwargs)
+    picture = Image.fromarray(grid)
+    if scale > 1:
+        picture = picture.resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    picture.save(path, format="PNG")
+    return path

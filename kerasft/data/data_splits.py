@@ -1,0 +1,46 @@
+"""`DataSplits`: what every `kft.data.from_*` loader returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kerasft.data.info import DatasetInfo
+
+
+@dataclass
+class DataSplits:
+    """Batched `tf.data.Dataset`s of `(images, labels)` and the `DatasetInfo` that describes them.
+
+    Attributes:
+        train: the training split (shuffled every epoch, augmented when asked).
+        val: the validation split, or None when none was asked for.
+        test: the test split, or None.
+        info: class names, counts, image size and channels, skipped files.
+        augmentation: the augmentation layers to put in the model when the loader was called
+            with `augment_in="model"` (pass them to `kft.build(augmentation=...)`), else [].
+
+    Example:
+
+    ```python
+    data = kft.data.from_folder("pets/", image_size=(160, 160), validation_split=0.2)
+    model = kft.build("mobilenet", num_classes=data.info.num_classes)
+    kft.fine_tune(model, data.train, data.val, class_weight=data.class_weights())
+    ```
+    """
+
+    train: Any
+    val: Any = None
+    test: Any = None
+    info: DatasetInfo = None
+    augmentation: list = field(default_factory=list)
+
+    def class_weights(self) -> dict[int, float]:
+        """Balanced class weights of the training split, for `model.fit(class_weight=...)`."""
+        from kerasft.data.class_weights import class_weights
+
+        return class_weights(self.info)
+
+    def __iter__(self):
+        # Allows `train, val, test, info = kft.data.from_folder(...)`.
+        return iter((self.train, self.val, self.test, self.info))
