@@ -1,0 +1,251 @@
+"""Learning-rate schedules and their callbacks: the rate at every step, logs, momentum cycling."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import kerasft.schedules as schedules
+from kerasft.callbacks.cosine_restarts import CosineRestarts
+from kerasft.callbacks.exponential_decay import ExponentialDecay
+from kerasft.callbacks.lr_schedule_callback import LRScheduleCallback
+from kerasft.callbacks.one_cycle import OneCycle
+from kerasft.callbacks.polynomial_decay import PolynomialDecay
+from kerasft.callbacks.step_decay import StepDecay
+from kerasft.callbacks.warmup import Warmup
+from kerasft.errors import KerasftError
+
+X = np.random.default_rng(0).random((32, 4)).astype("float32")
+Y = X.sum(axis=1, keepdims=True)
+
+
+def _model(optimizer):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer, "mse")
+    return model
+
+
+class _SeenLR(keras.callbacks.Callback):
+    """The optimizer's rate as the train step sees it (read after the other callbacks ran)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.seen.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    def on_train_begin(self, logs=None):
+        self.seen = []
+
+
+def _fit(callback, optimizer=None, epochs=2, batch_size=8, **kw):
+    seen = _SeenLR()
+    model = _model(optimizer or keras.optimizers.SGD(0.1))
+    history = model.fit(
+        X, Y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[callback, seen], **kw
+    )
+    return model, history, seen.seen
+
+
+def test_one_cycle_schedule_matches_fastai_formula():
+    total, max_lr = 100, 1e-2
+    schedule = schedules.OneCycle(max_lr, total)
+    start, end = max_lr / 25, max_lr / 1e5
+
+    def expected(step):  # fastai combined_cos(0.25, start, max, end)
+        def cos(a, b, p):
+            return a + (b - a) / 2 * (1 - math.cos(math.pi * p))
+
+        return cos(start, max_lr, step / 25) if step < 25 else cos(max_lr, end, (step - 25) / 75)
+
+    got = [float(schedule(s)) for s in range(total + 1)]
+    np.testing.assert_allclose(got, [expected(s) for s in range(total + 1)], rtol=1e-4, atol=1e-9)
+    assert np.argmax(got) == 25
+
+
+def test_one_cycle_callback_sets_every_step_and_cycles_beta_1():
+    callback = OneCycle(max_lr=0.01)
+    model, history, seen = _fit(callback, keras.optimizers.Adam(0.01), epochs=4)
+    total = 4 * 4
+    expected = [float(schedules.OneCycle(0.01, total)(s)) for s in range(total)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-5)
+    assert callback.learning_rates == pytest.approx(expected, rel=1e-5)
+    # Momentum goes 0.95 -> 0.85 -> 0.95, lowest where the rate peaks.
+    moms = np.array(callback.momentums)
+    assert moms[0] == pytest.approx(0.95) and moms.min() == pytest.approx(0.85, abs=1e-3)
+    assert int(np.argmin(moms)) == int(np.argmax(seen))
+    assert history.history["momentum"][-1] == pytest.approx(moms[-1])
+    # After fit, beta_1 is a plain float again (so the optimizer still serializes).
+    assert model.optimizer.beta_1 == 0.9 and isinstance(model.optimizer.beta_1, float)
+    json.dumps(keras.optimizers.serialize(model.optimizer))
+
+
+def test_one_cycle_momentum_really_reaches_the_train_step():
+    # Same rates, momentum cycled or not: the trained weights must differ.
+    def train(cycle):
+        model, _, _ = _fit(
+            OneCycle(0.05, cycle_momentum=cycle), keras.optimizers.SGD(0.05, momentum=0.9)
+        )
+        return model.get_weights()[0]
+
+    assert not np.allclose(train(True), train(False))
+
+
+def test_one_cycle_restarts_each_fit_from_initial_epoch():
+    callback = OneCycle(max_lr=0.1)
+    model = _model(keras.optimizers.SGD(0.1, momentum=0.9))
+    model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+    first = list(callback.learning_rates)
+    model.fit(X, Y, batch_size=8, epochs=5, initial_epoch=2, verbose=0, callbacks=[callback])
+    # Phase 2: a full new cycle over its 3 epochs, starting low again.
+    assert len(callback.learning_rates) == 12
+    assert callback.learning_rates[0] == pytest.approx(first[0])
+    assert max(callback.learning_rates) == pytest.approx(0.1, rel=1e-3)
+    assert model.optimizer.momentum == 0.9
+
+
+def test_cosine_restarts_restart_at_cycle_ends():
+    callback = CosineRestarts(first_cycle_epochs=1, t_mul=2.0)
+    _, _, seen = _fit(callback, epochs=3)
+    keras_schedule = keras.optimizers.schedules.CosineDecayRestarts(0.1, 4, t_mul=2.0)
+    np.testing.assert_allclose(seen, [float(keras_schedule(s)) for s in range(12)], rtol=1e-5)
+    assert seen[4] == pytest.approx(0.1) and seen[3] < 0.02  # restart after the first epoch
+
+
+def test_step_decay_every_and_at():
+    _, history, seen = _fit(StepDecay(factor=0.5, every=2), epochs=5)
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
+    assert seen[7] == pytest.approx(0.1) and seen[8] == pytest.approx(0.05)  # exactly at epoch 2
+    _, history, _ = _fit(StepDecay(initial_lr=1.0, factor=0.1, at=[1, 3]), epochs=4)
+    assert history.history["learning_rate"] == pytest.approx([1.0, 0.1, 0.1, 0.01])
+
+
+def test_step_decay_continues_with_initial_epoch():
+    callback = StepDecay(factor=0.5, every=1)
+    model = _model(keras.optimizers.SGD(0.1))
+    model.fit(X, Y, batch_size=8, epochs=4, initial_epoch=2, verbose=0, callbacks=[callback])
+    assert callback.learning_rates[0] == pytest.approx(0.1 * 0.5**2)
+
+
+def test_exponential_and_polynomial_decay_per_step():
+    _, _, seen = _fit(ExponentialDecay(decay_rate=0.5, decay_epochs=1), epochs=2)
+    np.testing.assert_allclose(seen, [0.1 * 0.5 ** (s / 4) for s in range(8)], rtol=1e-5)
+    _, _, seen = _fit(PolynomialDecay(end_lr=0.0, power=2.0), epochs=2)
+    np.testing.assert_allclose(
+        seen, [0.1 * (1 - s / 8) ** 2 for s in range(8)], rtol=1e-5, atol=1e-9
+    )
+
+
+def test_warmup_wraps_a_callback_and_a_keras_schedule():
+    callback = Warmup(ExponentialDecay(decay_rate=0.5), warmup_steps=4)
+    _, _, seen = _fit(callback, epochs=2)
+    assert seen[:5] == pytest.approx([0.0, 0.025, 0.05, 0.075, 0.1])
+    assert seen[5] == pytest.approx(0.1 * 0.5 ** (1 / 4), rel=1e-5)
+
+    keras_schedule = keras.optimizers.schedules.CosineDecay(0.2, decay_steps=4)
+    _, _, seen = _fit(Warmup(keras_schedule, warmup_epochs=1, start_lr=0.02), epochs=2)
+    assert seen[0] == pytest.approx(0.02) and seen[4] == pytest.approx(0.2)
+    assert seen[-1] == pytest.approx(float(keras_schedule(3)), rel=1e-5)
+
+
+def test_learning_rate_reaches_csv_logger_per_epoch(tmp_path):
+    path = tmp_path / "log.csv"
+    model = _model(keras.optimizers.SGD(0.1))
+    model.fit(
+        X,
+        Y,
+        batch_size=8,
+        epochs=3,
+        verbose=0,
+        callbacks=[StepDecay(factor=0.5, every=1), keras.callbacks.CSVLogger(str(path))],
+    )
+    rows = list(csv.DictReader(path.open()))
+    assert [float(r["learning_rate"]) for r in rows] == pytest.approx([0.1, 0.05, 0.025])
+
+
+def test_batch_logs_carry_the_step_rate():
+    got = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: got.append(logs["learning_rate"])
+    )
+    model = _model(keras.optimizers.SGD(0.1))
+    callback = PolynomialDecay(end_lr=0.0)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[callback, record])
+    assert got == pytest.approx(callback.learning_rates) and len(got) == 4
+
+
+def test_generic_callback_with_any_keras_schedule():
+    schedule = keras.optimizers.schedules.PiecewiseConstantDecay([2, 5], [0.1, 0.01, 0.001])
+    _, _, seen = _fit(LRScheduleCallback(schedule), epochs=2)
+    assert seen == pytest.approx([0.1] * 3 + [0.01] * 3 + [0.001] * 2)
+
+
+def test_schedules_serialize_round_trip():
+    for schedule in (
+        schedules.OneCycle(0.1, 50, pct_start=0.3),
+        schedules.StepDecay(0.1, 0.5, boundaries=[3, 7]),
+        schedules.Warmup(schedules.StepDecay(0.1, 0.5, step_size=3), warmup_steps=5),
+        schedules.Warmup(0.3, warmup_steps=5),
+    ):
+        config = json.loads(json.dumps(keras.optimizers.schedules.serialize(schedule)))
+        clone = keras.optimizers.schedules.deserialize(config)
+        assert type(clone) is type(schedule)
+        assert [float(clone(s)) for s in range(12)] == pytest.approx(
+            [float(schedule(s)) for s in range(12)]
+        )
+    optimizer = keras.optimizers.Adam(schedules.OneCycle(0.1, 50))
+    clone = keras.optimizers.deserialize(
+        json.loads(json.dumps(keras.optimizers.serialize(optimizer)))
+    )
+    assert isinstance(clone._learning_rate, schedules.OneCycle)
+
+
+def test_schedule_in_a_model_saves_and_loads(tmp_path):
+    model = _model(
+        keras.optimizers.SGD(schedules.Warmup(schedules.OneCycle(0.1, 8), warmup_steps=2))
+    )
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert float(loaded.optimizer.learning_rate) == pytest.approx(
+        float(model.optimizer.learning_rate)
+    )
+
+
+@pytest.mark.parametrize(
+    "cls", [OneCycle, CosineRestarts, Warmup, StepDecay, ExponentialDecay, PolynomialDecay]
+)
+def test_callback_configs_round_trip_through_json(cls):
+    kwargs = {StepDecay: {"every": 2}, Warmup: {"after": CosineRestarts(first_cycle_epochs=2)}}.get(
+        cls, {}
+    )
+    callback = cls(**kwargs)
+    config = json.loads(json.dumps(callback.get_config()))
+    assert cls.from_config(config).get_config() == config
+
+
+def test_bad_arguments_fail_early_and_clearly():
+    with pytest.raises(KerasftError, match="exactly one of every"):
+        StepDecay()
+    with pytest.raises(KerasftError, match="pct_start"):
+        OneCycle(pct_start=1.5)
+    with pytest.raises(KerasftError, match="positive"):
+        ExponentialDecay(decay_rate=-1)
+    with pytest.raises(KerasftError, match="LearningRateSchedule"):
+        _fit(OneCycle(), keras.optimizers.SGD(schedules.OneCycle(0.1, 10)))
+
+
+def test_unknown_length_dataset_needs_steps_per_epoch():
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((X, Y)).batch(8).filter(lambda x, y: True)
+    model = _model(keras.optimizers.SGD(0.1))
+    with pytest.raises(KerasftError, match="steps per epoch"):
+        model.fit(data, epochs=1, verbose=0, callbacks=[StepDecay(every=1)])
+    callback = StepDecay(factor=0.5, every=1, steps_per_epoch=4)
+    model.fit(data, epochs=2, verbose=0, callbacks=[callback])
+    assert callback.learning_rates == pytest.approx([0.1] * 4 + [0.05] * 4)
