@@ -20,7 +20,9 @@ def did_you_mean(name: str, options: Iterable[str], n: int = 3) -> str:
     close = difflib.get_close_matches(name, options, n=n, cutoff=0.5)
     if not close:
         lowered = {o.lower(): o for o in options}
-        close = [lowered[k] for k in difflib.get_close_matches(name.lower(), lowered, n=n, cutoff=0.5)]
+        close = [
+            lowered[k] for k in difflib.get_close_matches(name.lower(), lowered, n=n, cutoff=0.5)
+        ]
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 

@@ -36,8 +36,9 @@ def _load_backbone_weights(backbone: keras.Model, path: str, name: str) -> None:
     try:
         backbone.load_weights(path)
     except (ValueError, KeyError, OSError) as err:
+        reason = str(err).strip().splitlines()[0][:200]
         raise KerasftError(
-            f"weights={path!r} does not fit backbone {name!r} ({err}). The file was probably "
+            f"weights={path!r} does not fit backbone {name!r} ({reason}). The file was probably "
             f"saved from another architecture; build with the backbone it came from, or pass "
             "weights='imagenet' / None."
         ) from None

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+
+# TensorFlow's C++ start-up chatter (CUDA probes, CPU flags) buries the command's own output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import kerasft.cli as cli_package
 from kerasft.errors import KerasftError

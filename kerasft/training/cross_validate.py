@@ -133,7 +133,8 @@ def cross_validate(
             whatever the fit function writes there); `run_dir` gets `cv_results.json` and
             `oof_predictions.npy`.
         fit_fn: `fit_fn(model, train, val, **fit_kwargs)` trains a model on `tf.data` batches;
-            default `kerasft.fine_tune` (given `run_dir=` of the fold as well).
+            default `kerasft.fine_tune`. A fit function that takes `run_dir` / `seed` gets the
+            fold's directory and `seed + fold` unless `fit_kwargs` sets them.
         batch_size: batch size of the `tf.data` pipelines given to `fit_fn`.
         class_names: names for the fold reports.
         **fit_kwargs: passed to `fit_fn` (e.g. `epochs=(2, 1)`, `lr=1e-3`).
@@ -189,6 +190,8 @@ def cross_validate(
             fold_dir.mkdir(parents=True, exist_ok=True)
             if _accepts(fit_fn, "run_dir"):
                 kwargs.setdefault("run_dir", str(fold_dir))
+        if _accepts(fit_fn, "seed"):
+            kwargs.setdefault("seed", seed + f)
         history = fit_fn(model, train, val, **kwargs)
         histories.append(_history_dict(history))
 

@@ -79,6 +79,7 @@ def fine_tune(
     run_dir: str | os.PathLike | None = None,
     class_weight: dict | None = None,
     verbose: int | str = "auto",
+    cache: str | bool = "off",
     phase_fns: dict | None = None,
 ) -> keras.callbacks.History:
     """Fine-tune in two phases with `model.fit`, and return one merged `History`.
@@ -95,6 +96,8 @@ def fine_tune(
         epochs: `(head_epochs, fine_tune_epochs)`, or one int for both.
         callbacks: passed to both phases.
         run_dir: if given, TensorBoard logs and `history.csv` go there.
+        cache: "auto", "memory", "disk" or "off": train the frozen part of the backbone's
+            work once and reuse it (see `kerasft.cache`).
         phase_fns: advanced: `{1: fn, 2: fn}` replacing a phase's `fit` call (the feature
             cache uses it); each `fn(model, train_ds, val_ds, fit_kwargs)` returns a History.
 
@@ -120,6 +123,13 @@ def fine_tune(
     )
     user_callbacks = list(callbacks or [])
     shared = [*run_callbacks(run_dir), RecompileGuard(), *user_callbacks]
+    if cache not in (False, None, "off"):
+        from kerasft.training.cached_phases import cached_phase_fns
+
+        phase_fns = {
+            **cached_phase_fns(model, cache=cache, unfreeze_blocks=unfreeze_blocks, seed=seed),
+            **(phase_fns or {}),
+        }
     phase_fns = phase_fns or {}
     histories, walls = [], []
 

@@ -1,0 +1,29 @@
+"""`kerasft backbones`: list the registered backbones and their block maps."""
+
+from __future__ import annotations
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("backbones", help="list the backbones kerasft can fine-tune")
+    parser.add_argument("--blocks", metavar="NAME", help="show the block map of one backbone")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from kerasft.backbones import registry
+
+    if args.blocks:
+        from kerasft.backbones.blocks import block_map
+
+        spec = registry.get(args.blocks)
+        net = spec.create(max(spec.min_size, 96), weights=None)
+        for name, layers in block_map(net, spec.blocks).items():
+            print(f"{name:16s} {len(layers):4d} layers  {layers[0].name} .. {layers[-1].name}")
+        return 0
+    print(f"{'name':22s} {'keras.applications':20s} {'size':>5s} {'min':>4s}  preprocessing")
+    for spec in registry.REGISTRY.values():
+        print(
+            f"{spec.name:22s} {spec.keras_name:20s} {spec.default_size:5d} {spec.min_size:4d}  "
+            f"{spec.preprocessing.mode}"
+        )
+    return 0

@@ -1,0 +1,78 @@
+"""`kerasft fit`: fine-tune from flags and/or a YAML config; no arguments runs the default job."""
+
+from __future__ import annotations
+
+import argparse
+
+import yaml
+
+from kerasft.errors import ConfigError
+
+# Flags that map one-to-one onto config keys: (flag, key, type, help).
+_FLAGS = [
+    ("--backbone", "backbone", str, "backbone name (see `kerasft backbones`)"),
+    ("--weights", "weights", str, "'imagenet', 'none' or a weights file"),
+    ("--data", "data", str, "dataset name, e.g. fashion_mnist"),
+    ("--train-samples", "train_samples", int, "training images drawn from the train split"),
+    ("--val-samples", "val_samples", int, "validation images drawn from the train split"),
+    ("--image-size", "image_size", int, "side of the backbone's input in pixels"),
+    ("--lr", "lr", float, "head learning rate"),
+    ("--ft-lr", "ft_lr", float, "fine-tuning learning rate (default lr/10)"),
+    ("--unfreeze-blocks", "unfreeze_blocks", int, "blocks unfrozen in phase 2"),
+    ("--batch-size", "batch_size", int, "batch size"),
+    ("--optimizer", "optimizer", str, "adam, adamw, sgd, ..."),
+    ("--augmentation", "augmentation", str, "augmentation preset"),
+    ("--cache", "cache", str, "feature cache: auto, memory, disk, off"),
+    ("--seed", "seed", int, "random seed"),
+    ("--run-dir", "run_dir", str, "where to write the run (default runs/fit-<time>)"),
+]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "fit",
+        help="fine-tune a model (no arguments: ImageNet MobileNet on Fashion-MNIST)",
+        description=__doc__,
+    )
+    parser.add_argument("--config", help="YAML file of config keys; flags override it")
+    for flag, key, kind, text in _FLAGS:
+        parser.add_argument(flag, dest=key, type=kind, help=text)
+    parser.add_argument(
+        "--epochs", nargs=2, type=int, metavar=("HEAD", "FINE_TUNE"), help="epochs per phase"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set any config key (VALUE is read as YAML), e.g. --set hidden_units=[256]",
+    )
+    parser.set_defaults(func=run)
+
+
+def flags_to_config(args: argparse.Namespace) -> dict:
+    overrides = {
+        key: getattr(args, key) for _, key, _, _ in _FLAGS if getattr(args, key) is not None
+    }
+    if args.epochs:
+        overrides["epochs"] = list(args.epochs)
+    if overrides.get("weights", "").lower() in ("none", "null"):
+        overrides["weights"] = None
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set {item!r}: write KEY=VALUE, e.g. --set dropout=0.3")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from kerasft import config
+
+    file_config = config.load(args.config) if args.config else None
+    resolved = config.resolve(file_config, flags_to_config(args))  # bad keys fail before TF loads
+
+    from kerasft.jobs import fit
+
+    fit.run(resolved)
+    return 0

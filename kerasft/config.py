@@ -1,0 +1,113 @@
+"""Configuration of `kerasft fit`: the embedded default job, YAML files and flag overrides."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from kerasft.errors import ConfigError, did_you_mean
+
+# The default job: ImageNet MobileNet fine-tuned on Fashion-MNIST, scored on the full test set.
+DEFAULTS: dict[str, Any] = {
+    "backbone": "mobilenet",
+    "weights": "imagenet",
+    "data": "fashion_mnist",
+    "train_samples": 20000,
+    "val_samples": 2000,
+    "image_size": 96,
+    "epochs": [2, 2],
+    "lr": 1e-3,
+    "ft_lr": 1e-4,
+    "unfreeze_blocks": 2,
+    "train_bn": False,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "label_smoothing": 0.1,
+    "augmentation": None,
+    "dropout": 0.2,
+    "hidden_units": [],
+    "l2": 0.0,
+    "cache": "auto",
+    "callbacks": [],
+    "seed": 0,
+    "run_dir": None,
+    "verbose": "auto",
+}
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "backbone": (str,),
+    "weights": (str, type(None)),
+    "data": (str,),
+    "train_samples": (int, type(None)),
+    "val_samples": (int,),
+    "image_size": (int, type(None)),
+    "epochs": (list, tuple, int),
+    "lr": (float, int),
+    "ft_lr": (float, int, type(None)),
+    "unfreeze_blocks": (int, str),
+    "train_bn": (bool,),
+    "batch_size": (int,),
+    "optimizer": (str, dict),
+    "label_smoothing": (float, int),
+    "augmentation": (str, list, type(None)),
+    "dropout": (float, int),
+    "hidden_units": (list, tuple),
+    "l2": (float, int),
+    "cache": (str, bool),
+    "callbacks": (list,),
+    "seed": (int,),
+    "run_dir": (str, type(None)),
+    "verbose": (str, int),
+}
+
+
+def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
+    """Refuse unknown keys and wrongly typed values, naming the key and the fix."""
+    for key, value in config.items():
+        if key not in DEFAULTS:
+            raise ConfigError(
+                f"Unknown {source} key {key!r}.{did_you_mean(key, DEFAULTS)} "
+                f"Known keys: {', '.join(DEFAULTS)}."
+            )
+        types = _TYPES[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            expected = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ConfigError(
+                f"{source} key {key!r} = {value!r} should be {expected} "
+                f"(the default is {DEFAULTS[key]!r})."
+            )
+    return dict(config)
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a YAML config file (only the keys it sets)."""
+    if not os.path.exists(path):
+        raise ConfigError(f"Config file {os.fspath(path)!r} does not exist.")
+    with open(path) as f:
+        try:
+            data = yaml.safe_load(f) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{os.fspath(path)!r} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{os.fspath(path)!r} must hold a mapping of keys to values.")
+    return validate(data, source=os.fspath(path))
+
+
+def resolve(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """DEFAULTS overlaid with each layer in turn (a file, then flags); validated."""
+    config = copy.deepcopy(DEFAULTS)
+    for layer in layers:
+        if layer:
+            config.update(validate(layer))
+    epochs = config["epochs"]
+    config["epochs"] = [epochs, epochs] if isinstance(epochs, int) else list(epochs)
+    return config
+
+
+def dump(config: Mapping[str, Any], path: str | os.PathLike) -> None:
+    with open(path, "w") as f:
+        yaml.safe_dump(dict(config), f, sort_keys=False)

@@ -1,0 +1,117 @@
+"""The `kerasft fit` job: build, fine-tune, score on the test set, write a run directory."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from kerasft import config as config_module
+from kerasft.builder import build
+from kerasft.jobs.datasets import job_arrays
+from kerasft.jobs.run_dir import new_run_dir, write_json
+from kerasft.training.fine_tune import fine_tune
+
+
+def _log(message: str) -> None:
+    print(f"[kerasft fit] {message}", flush=True)
+
+
+def _user_callbacks(specs: list) -> list[keras.callbacks.Callback]:
+    if not specs:
+        return []
+    from kerasft import callbacks
+
+    return callbacks.from_config(specs)
+
+
+def run(config: dict[str, Any] | None = None) -> Path:
+    """Run the fit job described by `config` (merged over the defaults); return its run dir.
+
+    The run directory holds `config.yaml` (the resolved config), `tensorboard/`,
+    `history.csv`, `model.keras` and `metrics.json` (test accuracy, per-phase wall times).
+    """
+    cfg = config_module.resolve(config)
+    started = time.perf_counter()
+    run_dir = Path(cfg["run_dir"]) if cfg["run_dir"] else new_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg["run_dir"] = os.fspath(run_dir)
+    config_module.dump(cfg, run_dir / "config.yaml")
+    _log(f"run directory: {run_dir}")
+    keras.utils.set_random_seed(cfg["seed"])
+
+    t0 = time.perf_counter()
+    train, val, test, class_names = job_arrays(
+        cfg["data"], cfg["train_samples"], cfg["val_samples"], cfg["seed"]
+    )
+    load_time = time.perf_counter() - t0
+    _log(
+        f"data {cfg['data']!r}: {len(train[0])} train, {len(val[0])} validation, "
+        f"{len(test[0])} test images of shape {train[0].shape[1:]}, {len(class_names)} classes"
+    )
+    model = build(
+        cfg["backbone"],
+        len(class_names),
+        input_shape=train[0].shape[1:],
+        image_size=cfg["image_size"],
+        weights=cfg["weights"],
+        augmentation=cfg["augmentation"],
+        dropout=cfg["dropout"],
+        hidden_units=tuple(cfg["hidden_units"]),
+        l2=cfg["l2"],
+    )
+    _log(
+        f"model: {cfg['backbone']} ({cfg['weights'] or 'random init'}) at "
+        f"{model.get_layer(index=0).output.shape[1]}x{train[0].shape[1]} input, "
+        f"{cfg['image_size']} px backbone; phases {cfg['epochs'][0]} + {cfg['epochs'][1]} epochs"
+    )
+    history = fine_tune(
+        model,
+        train,
+        val if len(val[0]) else None,
+        epochs=tuple(cfg["epochs"]),
+        lr=cfg["lr"],
+        ft_lr=cfg["ft_lr"],
+        unfreeze_blocks=cfg["unfreeze_blocks"],
+        train_bn=cfg["train_bn"],
+        optimizer=cfg["optimizer"],
+        label_smoothing=cfg["label_smoothing"],
+        batch_size=cfg["batch_size"],
+        seed=cfg["seed"],
+        callbacks=_user_callbacks(cfg["callbacks"]),
+        run_dir=run_dir,
+        verbose=cfg["verbose"],
+        cache=cfg["cache"],
+    )
+    model.save(run_dir / "model.keras")
+
+    t0 = time.perf_counter()
+    probs = model.predict(test[0], batch_size=256, verbose=0)
+    test_accuracy = float(np.mean(np.argmax(probs, axis=-1) == test[1]))
+    eval_time = time.perf_counter() - t0
+    metrics = {
+        "test_accuracy": test_accuracy,
+        "test_samples": int(len(test[1])),
+        "train_samples": int(len(train[1])),
+        "val_samples": int(len(val[1])),
+        "val_accuracy": (history.history.get("val_accuracy") or [None])[-1],
+        "epochs": int(len(history.epoch)),
+        "wall_time_s": {
+            "data": load_time,
+            "phase_1": history.phase_wall_times[0] if history.phase_wall_times else 0.0,
+            "phase_2": history.phase_wall_times[1] if len(history.phase_wall_times) > 1 else 0.0,
+            "evaluate": eval_time,
+            "total": time.perf_counter() - started,
+        },
+        "class_names": class_names,
+    }
+    write_json(run_dir / "metrics.json", metrics)
+    _log(
+        f"test accuracy {test_accuracy:.4f} on {len(test[1])} images; "
+        f"wall time {metrics['wall_time_s']['total']:.0f} s; results in {run_dir}"
+    )
+    return run_dir

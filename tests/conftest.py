@@ -1,0 +1,46 @@
+"""Suite-wide set-up: quiet TensorFlow, no network, shared real data and weights."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self, address):
+    # The suite must never reach the network: only loopback servers (TensorBoard, the tuner's
+    # oracle) may be contacted. A test that tries more fails loudly here.
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and self.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            ip = None
+        if (ip is None and host != "localhost") or (ip is not None and not ip.is_loopback):
+            raise OSError(f"tests may not use the network (tried to connect to {address!r})")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist():
+    """The real Fashion-MNIST arrays: ((x_train, y_train), (x_test, y_test), class_names)."""
+    from kerasft.data.keras_datasets import load_arrays
+
+    return load_arrays("fashion_mnist")
+
+
+@pytest.fixture(scope="session")
+def imagenet_mobilenet():
+    """Make sure the real ImageNet MobileNet weights are in $KERAS_HOME/models (idempotent)."""
+    from kerasft.weights import import_mobilenet_imagenet
+
+    return import_mobilenet_imagenet(verbose=False)
