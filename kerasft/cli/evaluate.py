@@ -1,0 +1,176 @@
+"""`kerasft evaluate RUN_DIR_OR_MODEL --data fashion_mnist|FOLDER`: write an evaluation report.
+
+The report (report.json, report.md, confusion_matrix.png, top_losses.png and
+top_losses_gradcam.png) goes to `--out`, by default `RUN_DIR/evaluation`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kerasft.errors import KerasftError
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a saved model: metrics, confusion matrix, top losses, Grad-CAM",
+        description=__doc__,
+    )
+    parser.add_argument("model", metavar="RUN_DIR_OR_MODEL", help="a run directory or .keras file")
+    parser.add_argument(
+        "--data",
+        help="a Keras dataset name (fashion_mnist, mnist, cifar10, cifar100; its test split) or "
+        "an image folder with one sub-folder per class; default: the run's config.yaml data",
+    )
+    parser.add_argument("--out", help="output folder (default: RUN_DIR/evaluation)")
+    parser.add_argument("--tta", action="store_true", help="test-time augmentation (flip, shifts)")
+    parser.add_argument("--top-k", type=int, default=5, help="k of the top-k accuracy")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--limit", type=int, help="evaluate only the first N test images")
+    parser.add_argument("--tensorboard", metavar="LOGDIR", help="also log the report there")
+    parser.set_defaults(func=run)
+
+
+def resolve_model_path(path: str) -> tuple[Path, Path | None]:
+    """`(model_file, run_dir)` for a `.keras` file or a run directory holding `model.keras`."""
+    p = Path(path)
+    if p.is_dir():
+        model_file = p / "model.keras"
+        if not model_file.exists():
+            raise KerasftError(
+                f"{p} is a folder without model.keras; give a run directory of `kerasft fit` or "
+                "a .keras file."
+            )
+        return model_file, p
+    if not p.exists():
+        raise KerasftError(f"{p}: no such file or run directory.")
+    if p.suffix != ".keras":
+        raise KerasftError(
+            f"{p} is not a .keras model file; save models with model.save('m.keras')."
+        )
+    return p, None
+
+
+def load_model(path: str):
+    import keras
+
+    import kerasft  # noqa: F401  (registers kerasft's serializable layers)
+
+    model_file, run_dir = resolve_model_path(path)
+    return keras.models.load_model(model_file), run_dir
+
+
+def run_info(run_dir: Path | None) -> dict:
+    """What a run directory says about its data: config.yaml `data`, metrics.json class names."""
+    info: dict = {}
+    if run_dir is None:
+        return info
+    config = run_dir / "config.yaml"
+    if config.exists():
+        import yaml
+
+        cfg = yaml.safe_load(config.read_text()) or {}
+        if isinstance(cfg.get("data"), str):
+            info["data"] = cfg["data"]
+    metrics = run_dir / "metrics.json"
+    if metrics.exists():
+        names = json.loads(metrics.read_text()).get("class_names")
+        if names:
+            info["class_names"] = [str(n) for n in names]
+    return info
+
+
+def fit_images(images, input_shape):
+    """Bring a batch of images (tf tensor) to the model's rank, channels and fixed size."""
+    import tensorflow as tf
+
+    rank = len(input_shape)
+    x = tf.convert_to_tensor(images)
+    if x.shape.rank == 3 and rank == 4:
+        x = x[..., None]
+    if rank == 4:
+        want = input_shape[-1]
+        if want == 3 and x.shape[-1] == 1:
+            x = tf.image.grayscale_to_rgb(x)
+        elif want == 1 and x.shape[-1] == 3:
+            x = tf.image.rgb_to_grayscale(tf.cast(x, tf.float32))
+        height, width = input_shape[1], input_shape[2]
+        if height is not None and width is not None and tuple(x.shape[1:3]) != (height, width):
+            x = tf.image.resize(tf.cast(x, tf.float32), (height, width))
+    elif rank == 3 and x.shape.rank == 4:
+        if x.shape[-1] == 3:
+            x = tf.image.rgb_to_grayscale(tf.cast(x, tf.float32))
+        x = x[..., 0]
+    return x
+
+
+def load_data(spec: str, model, batch_size: int, limit: int | None):
+    """`(dataset, class_names)`: a Keras dataset's test split or a class-folder of images."""
+    import tensorflow as tf
+
+    input_shape = tuple(model.inputs[0].shape)
+    folder = Path(spec)
+    if folder.is_dir():
+        from kerasft.data import from_folder
+
+        height, width = (input_shape[1], input_shape[2]) if len(input_shape) == 4 else (None, None)
+        size = (height, width) if height and width else None
+        data = from_folder(folder, image_size=size, batch_size=batch_size, shuffle=False)
+        ds, names = data.train, list(data.info.class_names)
+        if limit:
+            ds = ds.unbatch().take(limit).batch(batch_size)
+    elif "/" in spec or spec.startswith("."):
+        raise KerasftError(f"--data {spec}: no such folder (a class-folder tree was expected).")
+    else:
+        from kerasft.data.keras_datasets import load_arrays
+
+        _, (x, y), names = load_arrays(spec)
+        if limit:
+            x, y = x[:limit], y[:limit]
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    ds = ds.map(lambda x, y: (fit_images(x, input_shape), y)).prefetch(tf.data.AUTOTUNE)
+    return ds, names
+
+
+def run(args) -> int:
+    from kerasft.evaluation import evaluate
+
+    if args.limit is not None and args.limit < 1:
+        raise KerasftError(f"--limit {args.limit}: give a positive number of images.")
+    model, run_dir = load_model(args.model)
+    info = run_info(run_dir)
+    spec = args.data or info.get("data")
+    if not spec:
+        raise KerasftError(
+            "No --data given and the run directory names none; pass --data fashion_mnist or "
+            "--data path/to/class_folders."
+        )
+    ds, names = load_data(spec, model, args.batch_size, args.limit)
+    units = model.outputs[0].shape[-1]
+    if len(names) != (2 if units == 1 else units):
+        raise KerasftError(
+            f"The data {spec!r} has {len(names)} classes but the model has {units} outputs; "
+            "evaluate on the data the model was trained for."
+        )
+    if args.out:
+        out = Path(args.out)
+    elif run_dir is not None:
+        out = run_dir / "evaluation"
+    else:
+        model_file, _ = resolve_model_path(args.model)
+        out = model_file.with_name(model_file.stem + "_evaluation")
+    report = evaluate(
+        model,
+        ds,
+        class_names=names,
+        out_dir=out,
+        top_k=args.top_k,
+        tta=args.tta,
+        tensorboard_dir=args.tensorboard,
+    )
+    headline = ", ".join(f"{k}={v:.4f}" for k, v in report.scalars().items())
+    print(f"{report.task} on {report['num_samples']} images from {spec}: {headline}")
+    print(f"report written to {out} ({', '.join(sorted(report.files))})")
+    return 0

@@ -1,0 +1,251 @@
+"""`kerasft.evaluate`: classification metrics, figures and top losses of a model on labelled data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from kerasft.errors import KerasftError
+from kerasft.evaluation import metrics as M
+from kerasft.evaluation.predict import iter_batches, predict_batch, resolve_tta
+from kerasft.evaluation.report import Report
+from kerasft.evaluation.tta import TestTimeAugmentation
+
+
+def _output_activation(model) -> str | None:
+    """Name of the activation that produces the model's output, following merges and nesting."""
+    import keras
+
+    tensor = model.outputs[0]
+    for _ in range(50):
+        history = getattr(tensor, "_keras_history", None)
+        if not history:
+            return None
+        layer = history[0]
+        if isinstance(layer, keras.layers.Softmax):
+            return "softmax"
+        activation = getattr(layer, "activation", None)
+        name = getattr(activation, "__name__", None) if activation is not None else None
+        if name and name != "linear":
+            return name
+        if isinstance(layer, keras.Model) and getattr(layer, "outputs", None):
+            return _output_activation(layer)
+        # Averages, sums and rescalings of probabilities (ensembles) keep their kind.
+        passthrough = (
+            keras.layers.Average,
+            keras.layers.Add,
+            keras.layers.Rescaling,
+            keras.layers.Dropout,
+            keras.layers.Identity,
+        )
+        if isinstance(layer, passthrough) and layer._inbound_nodes:
+            tensor = layer._inbound_nodes[history[1]].input_tensors[0]
+            continue
+        return name
+    return None
+
+
+def infer_task(model) -> tuple[str | None, str | None]:
+    """`(task, activation)` read from the model's output layer; task is None when undecidable.
+
+    One output unit is a binary model; several with softmax a multiclass one, with sigmoid a
+    multilabel one. Linear (logit) outputs leave the task to the labels.
+    """
+    if not getattr(model, "outputs", None) or len(model.outputs) != 1:
+        raise KerasftError("evaluate needs a Keras model with exactly one output.")
+    units = model.outputs[0].shape[-1]
+    activation = _output_activation(model)
+    if units == 1:
+        return "binary", activation
+    if activation == "softmax":
+        return "multiclass", activation
+    if activation == "sigmoid":
+        return "multilabel", activation
+    return None, activation
+
+
+def _decide_task(task, activation, y: np.ndarray) -> str:
+    if task is not None:
+        return task
+    y = np.asarray(y)
+    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+        return "multiclass"
+    return "multiclass" if np.allclose(y.sum(axis=1), 1.0) else "multilabel"
+
+
+def _to_probabilities(raw: np.ndarray, task: str, activation: str | None) -> np.ndarray:
+    """Turn logits into probabilities when the model's head has no softmax/sigmoid."""
+    if activation in ("softmax", "sigmoid"):
+        return raw
+    if task == "multiclass":
+        in_simplex = raw.min() >= 0 and np.allclose(raw.sum(axis=1), 1.0, atol=1e-3)
+        if in_simplex:
+            return raw
+        shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    if raw.min() >= 0 and raw.max() <= 1:
+        return raw
+    return 1.0 / (1.0 + np.exp(-raw))
+
+
+def _label_text(value, task: str, names: Sequence[str]) -> str:
+    if task == "multilabel":
+        chosen = [names[c] for c in np.flatnonzero(value)]
+        return ",".join(chosen) if chosen else "(none)"
+    return str(names[int(value)])
+
+
+def _load_model(model):
+    if isinstance(model, (str, Path)):
+        import keras
+
+        path = Path(model)
+        if path.is_dir():
+            path = path / "model.keras"
+        if not path.exists():
+            raise KerasftError(f"No model at {path}; give a .keras file or a run directory.")
+        import kerasft  # noqa: F401  (registers kerasft's serializable objects)
+
+        return keras.models.load_model(path)
+    return model
+
+
+def evaluate(
+    model,
+    data,
+    class_names: Sequence[str] | None = None,
+    out_dir: str | Path | None = None,
+    top_k: int = 5,
+    tta: bool | TestTimeAugmentation = False,
+    tensorboard_dir: str | Path | None = None,
+    *,
+    task: str | None = None,
+    batch_size: int = 32,
+    num_top_losses: int = 16,
+    gradcam: bool = True,
+    threshold: float = 0.5,
+) -> Report:
+    """Evaluate a classifier and return a `Report` (written to `out_dir` when given).
+
+    Args:
+        model: a Keras model (or the path of a `.keras` file or run directory).
+        data: a `tf.data.Dataset` of `(x, y)` or a tuple `(x, y)` of arrays; labels are integers
+            or one-hot / multi-hot rows.
+        class_names: names for the report; default "0", "1", ...
+        out_dir: where to write report.json, report.md and the PNG figures.
+        top_k: k of the top-k accuracy (multiclass).
+        tta: average predictions over flipped/shifted copies (True or a `TestTimeAugmentation`).
+        tensorboard_dir: also log scalars, the Markdown report and the figures there.
+        task: "multiclass", "binary" or "multilabel"; inferred from the output layer by default.
+        num_top_losses: how many of the worst-predicted samples to keep and draw.
+        gradcam: draw Grad-CAM heatmaps over the top losses (`top_losses_gradcam.png`).
+        threshold: decision threshold of sigmoid outputs.
+
+    Example:
+
+    >>> import numpy as np, keras, kerasft as kft
+    >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(3, activation="softmax")])
+    >>> x, y = np.random.rand(20, 8, 8, 1), np.arange(20) % 3
+    >>> report = kft.evaluate(model, (x, y), class_names=["a", "b", "c"], top_k=2)
+    >>> sorted(report["per_class"])
+    ['a', 'b', 'c']
+    """
+    if task is not None and task not in M.TASKS:
+        raise KerasftError(f"Unknown task {task!r}; use one of {', '.join(M.TASKS)}.")
+    if not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise KerasftError(f"top_k must be a positive integer; got {top_k!r}.")
+    model = _load_model(model)
+    tta = resolve_tta(tta)
+    inferred, activation = infer_task(model)
+    task = task or inferred
+    units = int(model.outputs[0].shape[-1])
+
+    probs_chunks, label_chunks = [], []
+    keep_n = max(int(num_top_losses), 0)
+    top_loss = np.empty(0)
+    top_index = np.empty(0, np.int64)
+    top_images: np.ndarray | None = None
+    seen = 0
+    for xb, yb in iter_batches(model, data, batch_size, labels=True):
+        raw = predict_batch(model, xb, tta)
+        task = _decide_task(task, activation, yb)
+        probs = _to_probabilities(raw.astype(np.float64), task, activation)
+        y_idx = M.labels_to_indices(yb, task, units)
+        probs_chunks.append(probs)
+        label_chunks.append(y_idx)
+        if keep_n:
+            # Keep only the running worst samples, so no image array of the whole set is held.
+            losses = M.per_sample_loss(y_idx, probs, task)
+            cand_loss = np.concatenate([top_loss, losses])
+            cand_index = np.concatenate([top_index, seen + np.arange(len(xb))])
+            cand_images = xb if top_images is None else np.concatenate([top_images, xb])
+            order = np.argsort(-cand_loss, kind="stable")[:keep_n]
+            top_loss, top_index, top_images = (
+                cand_loss[order],
+                cand_index[order],
+                cand_images[order],
+            )
+        seen += len(xb)
+    if not probs_chunks:
+        raise KerasftError("The evaluation data is empty.")
+    y_prob = np.concatenate(probs_chunks)
+    y_true = np.concatenate(label_chunks)
+    if class_names is not None:
+        class_names = [str(c) for c in class_names]
+    result = M.classification_metrics(
+        y_true, y_prob, task, class_names=class_names, top_k=int(top_k), threshold=threshold
+    )
+    names = result["class_names"]
+    if tta is not None:
+        result["tta"] = tta.get_config()
+
+    top_losses, heatmaps = [], None
+    if keep_n and top_images is not None:
+        pred = M.predictions(y_prob[top_index], task, threshold)
+        for k, i in enumerate(top_index):
+            p = y_prob[i]
+            if task == "multiclass":
+                prob = float(p[pred[k]])
+            elif task == "binary":
+                prob = float(p[0] if pred[k] == 1 else 1 - p[0])
+            else:
+                prob = float(p.max())
+            top_losses.append(
+                {
+                    "index": int(i),
+                    "loss": float(top_loss[k]),
+                    "true": _label_text(y_true[i], task, names),
+                    "predicted": _label_text(pred[k], task, names),
+                    "probability": prob,
+                }
+            )
+        if gradcam and top_images.ndim == 4:
+            heatmaps = _gradcam_or_none(model, top_images, pred if task != "multilabel" else None)
+
+    report = Report(
+        result,
+        y_true=y_true,
+        y_prob=y_prob,
+        top_losses=top_losses,
+        top_loss_images=top_images,
+        top_loss_heatmaps=heatmaps,
+    )
+    if out_dir is not None:
+        report.save(out_dir)
+    if tensorboard_dir is not None:
+        report.log_to_tensorboard(tensorboard_dir)
+    return report
+
+
+def _gradcam_or_none(model, images: np.ndarray, class_index) -> np.ndarray | None:
+    from kerasft.explain.gradcam import GradCAM
+
+    try:
+        explainer = GradCAM(model)
+    except KerasftError:
+        # Models without a convolutional feature map simply get no Grad-CAM figure.
+        return None
+    return explainer(images, class_index=class_index)

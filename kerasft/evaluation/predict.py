@@ -1,0 +1,119 @@
+"""`kerasft.predict`: a model's predictions on arrays or a tf.data pipeline, optionally with TTA."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from kerasft.errors import KerasftError
+from kerasft.evaluation.tta import TestTimeAugmentation
+
+
+def _input_rank(model) -> int | None:
+    try:
+        return len(model.inputs[0].shape)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+
+
+def _is_dataset(data) -> bool:
+    import tensorflow as tf
+
+    return isinstance(data, tf.data.Dataset)
+
+
+def iter_batches(
+    model, data, batch_size: int = 32, labels: bool = False
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """Yield `(x, y)` NumPy batches from arrays, an `(x, y)` tuple or a `tf.data.Dataset`.
+
+    A dataset of single examples (one rank less than the model's input) is batched here. With
+    `labels=True` every element must carry a label, else `y` is None.
+    """
+    if _is_dataset(data):
+        spec = data.element_spec
+        has_y = isinstance(spec, tuple) and len(spec) >= 2
+        x_spec = spec[0] if isinstance(spec, tuple) else spec
+        if isinstance(x_spec, dict) or isinstance(x_spec, tuple):
+            raise KerasftError(
+                "Datasets with several inputs (dicts or nested tuples) are not supported here; "
+                "give a dataset of (image, label) pairs."
+            )
+        if labels and not has_y:
+            raise KerasftError(
+                "The dataset yields images only; evaluation needs (image, label) pairs, e.g. "
+                "tf.data.Dataset.zip((images, labels))."
+            )
+        rank = _input_rank(model)
+        if rank is not None and x_spec.shape.rank == rank - 1:
+            data = data.batch(batch_size)
+        for element in data.as_numpy_iterator():
+            if has_y:
+                yield element[0], element[1]
+            else:
+                yield element, None
+        return
+    if isinstance(data, (tuple, list)) and len(data) in (2, 3) and labels:
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+        if len(x) != len(y):
+            raise KerasftError(
+                f"x has {len(x)} samples but y has {len(y)}; give arrays of the same length."
+            )
+    elif labels:
+        raise KerasftError(
+            f"Evaluation data must be a tf.data.Dataset of (x, y) or a tuple (x, y) of arrays; "
+            f"got {type(data).__name__}."
+        )
+    else:
+        x, y = np.asarray(data), None
+    for i in range(0, len(x), batch_size):
+        yield x[i : i + batch_size], (None if y is None else y[i : i + batch_size])
+
+
+def resolve_tta(tta: bool | TestTimeAugmentation | None) -> TestTimeAugmentation | None:
+    """`True` -> the default `TestTimeAugmentation()`, `False`/None -> None, an instance as is."""
+    if tta is True:
+        return TestTimeAugmentation()
+    if tta is False or tta is None:
+        return None
+    if isinstance(tta, TestTimeAugmentation):
+        return tta
+    raise KerasftError(
+        f"tta must be True, False or a kerasft TestTimeAugmentation; got {type(tta).__name__}."
+    )
+
+
+def predict_batch(model, x: np.ndarray, tta: TestTimeAugmentation | None = None) -> np.ndarray:
+    """Predictions for one batch, averaged over `tta`'s views when given."""
+    if tta is not None:
+        return tta.predict_batch(model, x)
+    return np.asarray(model.predict_on_batch(x))
+
+
+def predict(
+    model,
+    x,
+    tta: bool | TestTimeAugmentation = False,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Predictions of `model` on `x` (an array or a `tf.data.Dataset`), optionally with TTA.
+
+    With `tta=True` each image's prediction is the mean over the image, its horizontal mirror and
+    two shifted copies (see `TestTimeAugmentation`); pass an instance to choose the views.
+
+    Example:
+
+    >>> import numpy as np, keras, kerasft as kft
+    >>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(),
+    ...                           keras.layers.Dense(4, activation="softmax")])
+    >>> kft.predict(model, np.zeros((5, 8, 8, 3)), tta=True).shape
+    (5, 4)
+    """
+    tta = resolve_tta(tta)
+    if not _is_dataset(x) and tta is None:
+        return np.asarray(model.predict(np.asarray(x), batch_size=batch_size, verbose=0))
+    chunks = [predict_batch(model, xb, tta) for xb, _ in iter_batches(model, x, batch_size)]
+    if not chunks:
+        raise KerasftError("No samples to predict on: the input is empty.")
+    return np.concatenate(chunks, axis=0)

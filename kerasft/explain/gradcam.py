@@ -1,0 +1,223 @@
+"""Grad-CAM heatmaps: where in an image the last convolutional feature map drove a prediction.
+
+For a `kerasft.build` model (input -> preprocessing -> backbone -> pooling -> head) the feature
+map is the output of the nested backbone model; for a plain conv net it is the last layer with a
+4D output. Works on models reloaded with plain `keras.models.load_model`, since it only reads the
+model's graph.
+
+Example:
+
+>>> import numpy as np, keras, kerasft as kft
+>>> model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, name="conv"),
+...                           keras.layers.GlobalAveragePooling2D(),
+...                           keras.layers.Dense(2, activation="softmax")])
+>>> heatmaps = kft.explain(model, np.random.rand(2, 16, 16, 3))
+>>> heatmaps.shape, float(heatmaps.min()) >= 0.0, float(heatmaps.max()) <= 1.0
+((2, 16, 16), True, True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kerasft.errors import KerasftError
+
+
+def _outer_output(model, layer):
+    """The symbolic output of `layer` inside `model`'s own graph (not the nested model's graph)."""
+    import keras
+
+    for node in getattr(layer, "_inbound_nodes", []):
+        tensors = node.output_tensors
+        if len(tensors) != 1:
+            continue
+        try:
+            # Only a node of this model's graph connects the model's inputs to the tensor.
+            keras.Model(model.inputs, tensors[0])
+        except (ValueError, KeyError):
+            continue
+        return tensors[0]
+    return None
+
+
+def _rank(tensor) -> int:
+    return len(tensor.shape)
+
+
+def _activation_name(layer) -> str | None:
+    import keras
+
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return None
+    return getattr(activation, "__name__", str(activation))
+
+
+def _producer(tensor):
+    history = getattr(tensor, "_keras_history", None)
+    return history[0] if history else None
+
+
+class GradCAM:
+    """Grad-CAM explainer for one classification model.
+
+    Args:
+        model: a Keras model with one image input and one classification output.
+        layer: name of the layer whose 4D output is explained. Default: the nested backbone model
+            of a `kerasft.build` model, else the last layer with a 4D output.
+
+    Call it on a batch of images (what the model takes, e.g. raw 0-255 pixels for `kerasft.build`
+    models) to get heatmaps `(N, H, W)` in [0, 1] at the images' size. The score explained is the
+    class's pre-softmax/pre-sigmoid logit when the head exposes it.
+    """
+
+    def __init__(self, model, layer: str | None = None):
+        import keras
+
+        if not getattr(model, "inputs", None) or len(model.inputs) != 1:
+            raise KerasftError(
+                "Grad-CAM needs a functional or Sequential Keras model with exactly one input."
+            )
+        self.model = model
+        self.layer = self._find_layer(model, layer)
+        feature = _outer_output(model, self.layer)
+        if feature is None or _rank(feature) != 4:
+            raise KerasftError(
+                f"Layer {self.layer.name!r} has no 4D feature map in this model; pass `layer=` "
+                "naming a convolutional layer or block."
+            )
+        output = model.outputs[0]
+        last = _producer(output)
+        self._head_dense = None
+        score_source = output
+        activation = _activation_name(last) if last is not None else None
+        if activation in ("softmax", "sigmoid") and last is not None:
+            head_input = last._inbound_nodes[0].input_tensors[0] if last._inbound_nodes else None
+            if isinstance(last, keras.layers.Dense) and head_input is not None:
+                # Differentiate the logit, not the saturating probability.
+                self._head_dense = last
+                score_source = head_input
+            elif head_input is not None:
+                score_source = head_input
+        self._grad_model = keras.Model(model.inputs, [feature, score_source])
+        self.num_outputs = int(output.shape[-1])
+
+    @staticmethod
+    def _find_layer(model, name: str | None):
+        import keras
+
+        if name is not None:
+            try:
+                return model.get_layer(name)
+            except ValueError:
+                names = [layer.name for layer in model.layers]
+                from kerasft.errors import unknown_name
+
+                raise unknown_name("layer", name, names) from None
+        candidates = []
+        for layer in model.layers:
+            if isinstance(layer, keras.Model):
+                out = _outer_output(model, layer)
+                if out is not None and _rank(out) == 4:
+                    candidates.append(layer)
+        if candidates:
+            # The backbone is the largest nested model (augmentation may nest a small one).
+            return max(candidates, key=lambda m: m.count_params())
+        for layer in reversed(model.layers):
+            if isinstance(layer, keras.layers.InputLayer):
+                continue
+            out = _outer_output(model, layer)
+            if out is not None and _rank(out) == 4:
+                return layer
+        raise KerasftError(
+            "Found no convolutional feature map in this model (no nested backbone model and no "
+            "layer with a 4D output); Grad-CAM needs a convolutional network."
+        )
+
+    def _logits(self, source):
+        if self._head_dense is None:
+            return source
+        import keras
+
+        dense = self._head_dense
+        logits = keras.ops.matmul(source, dense.kernel)
+        return logits + dense.bias if dense.use_bias else logits
+
+    def __call__(
+        self, images: np.ndarray, class_index: int | np.ndarray | None = None, batch_size: int = 16
+    ) -> np.ndarray:
+        """Heatmaps `(N, H, W)` in [0, 1] for `class_index` (default: each image's predicted class).
+
+        For a one-unit sigmoid (binary) model, class 1 explains the logit and class 0 its negation.
+        """
+        images = np.asarray(images)
+        if images.ndim == 3:
+            images = images[None]
+        if images.ndim != 4:
+            raise KerasftError(f"Grad-CAM needs images (N, H, W, C); got shape {images.shape}.")
+        if class_index is not None:
+            class_index = np.broadcast_to(np.asarray(class_index, np.int64), (len(images),))
+            limit = 2 if self.num_outputs == 1 else self.num_outputs
+            if class_index.min() < 0 or class_index.max() >= limit:
+                raise KerasftError(
+                    f"class_index must lie in [0, {limit - 1}] for this model; got "
+                    f"{class_index.min()}..{class_index.max()}."
+                )
+        maps = []
+        for i in range(0, len(images), batch_size):
+            chunk = images[i : i + batch_size]
+            idx = None if class_index is None else class_index[i : i + batch_size]
+            maps.append(self._batch(chunk, idx))
+        return np.concatenate(maps, axis=0)
+
+    def _batch(self, images: np.ndarray, class_index: np.ndarray | None) -> np.ndarray:
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(images)
+        with tf.GradientTape() as tape:
+            feature, source = self._grad_model(x, training=False)
+            tape.watch(feature)
+            logits = tf.cast(self._logits(source), tf.float32)
+            if self.num_outputs == 1:
+                # Binary: explain the logit for class 1 and its negation for class 0.
+                sign = (
+                    tf.where(logits[:, 0] >= 0, 1.0, -1.0)
+                    if class_index is None
+                    else tf.constant(np.where(class_index == 1, 1.0, -1.0), tf.float32)
+                )
+                score = sign * logits[:, 0]
+            else:
+                idx = tf.argmax(logits, axis=1) if class_index is None else class_index
+                score = tf.gather(logits, idx, axis=1, batch_dims=1)
+        grads = tape.gradient(score, feature)
+        feature = tf.cast(feature, tf.float32)
+        weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2), keepdims=True)
+        cam = tf.nn.relu(tf.reduce_sum(weights * feature, axis=-1))[..., None]
+        cam = tf.image.resize(cam, images.shape[1:3], method="bilinear")[..., 0].numpy()
+        peak = cam.reshape(len(cam), -1).max(axis=1)
+        # A map with no positive evidence stays all zero rather than dividing by zero.
+        return np.where(peak[:, None, None] > 0, cam / np.maximum(peak, 1e-12)[:, None, None], 0.0)
+
+
+def explain(
+    model, images: np.ndarray, class_index: int | np.ndarray | None = None, layer: str | None = None
+) -> np.ndarray:
+    """Grad-CAM heatmaps `(N, H, W)` in [0, 1] of `model` on `images`.
+
+    `class_index` picks the class to explain (an int for all images or one per image); by default
+    each image's predicted class. See `GradCAM` for how the feature map is found.
+    """
+    return GradCAM(model, layer=layer)(images, class_index=class_index)
+
+
+def overlay(images: np.ndarray, heatmaps: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """Blend heatmaps `(N, H, W)` over images as uint8 RGB `(N, H, W, 3)` with the jet colormap."""
+    from kerasft.evaluation.plots import blend_heatmap
+
+    images, heatmaps = np.asarray(images), np.asarray(heatmaps)
+    if heatmaps.ndim == 2:
+        images, heatmaps = images[None], heatmaps[None]
+    blended = np.stack([blend_heatmap(i, h, alpha) for i, h in zip(images, heatmaps, strict=True)])
+    return np.round(blended * 255).astype(np.uint8)
