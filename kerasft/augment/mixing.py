@@ -92,4 +92,4 @@ def mix(
         return mixed["images"], mixed["labels"]
 
     # One call at a time: the layer's seed generator is a variable, shared by parallel calls.
-    return ds.map(apply, num_parallel_calls=None, deterministic=True)
+    return ds.map(apply)

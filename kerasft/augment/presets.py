@@ -145,15 +145,9 @@ def apply(ds, augmentation, seed: int | None = None, deterministic: bool = False
     train = kft.augment.apply(train, "light", seed=0)
     ```
     """
-    import tensorflow as tf
-
-    from kerasft.data.pipeline import augment_fn
+    from kerasft.data.pipeline import augment_fn, map_augment
 
     layers = resolve(augmentation, seed=seed)
     if not layers:
         return ds
-    return ds.map(
-        augment_fn(layers),
-        num_parallel_calls=None if deterministic else tf.data.AUTOTUNE,
-        deterministic=deterministic,
-    )
+    return map_augment(ds, augment_fn(layers), deterministic)

@@ -89,6 +89,19 @@ def augment_fn(layers: Sequence, value_dtype: str = "float32") -> Callable:
     return apply
 
 
+def map_augment(ds, fn: Callable, deterministic: bool):
+    """`ds.map(fn)`: in parallel, or in one thread when it must be reproducible.
+
+    Keras's random layers draw from a seed-generator variable; calls running in parallel
+    would take its states in whatever order the threads happen to run.
+    """
+    import tensorflow as tf
+
+    if deterministic:
+        return ds.map(fn)
+    return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+
+
 def make_pipeline(
     elements,
     decode: Callable,
@@ -179,11 +192,7 @@ def make_pipeline(
         deterministic=deterministic,
     )
     if augment:
-        ds = ds.map(
-            augment_fn(list(augment)),
-            num_parallel_calls=None if deterministic else autotune,
-            deterministic=deterministic,
-        )
+        ds = map_augment(ds, augment_fn(list(augment)), deterministic)
     if mix:
         from kerasft.augment.mixing import mix as mix_batches
 

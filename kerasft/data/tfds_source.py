@@ -11,7 +11,8 @@ Example:
 ```python
 data = kft.data.from_tfds("tf_flowers", data_dir="/data/tfds", image_size=160,
                           validation_split=0.2)
-data = kft.data.from_tfds("mnist:3.0.1", data_dir="/data/tfds", split=("train", "test"))
+data = kft.data.from_tfds("mnist:3.0.1", data_dir="/data/tfds",
+                          split={"train": "train", "test": "test"})
 ```
 """
 
@@ -116,6 +117,7 @@ def from_tfds(
     *,
     image_key: str | None = None,
     label_key: str | None = None,
+    channels: int | None = None,
     **options,
 ) -> DataSplits:
     """Load a TFDS image classification dataset prepared in `data_dir`.
@@ -123,12 +125,14 @@ def from_tfds(
     Args:
         name: 'name', 'name:version' or 'name/config:version'; the newest version by default.
         data_dir: where it was prepared (default: `$TFDS_DATA_DIR` or ~/tensorflow_datasets).
-        split: a TFDS split ('train', 'train[:80%]'), or up to three of them used as
-            train, validation and test (e.g. `("train", "test")`).
+        split: a TFDS split ('train', 'train[:80%]'); or up to three, used in order as the
+            train, validation and test splits (`("train", "test")` validates on 'test'); or a
+            dict such as `{"train": "train[:90%]", "val": "train[90%:]", "test": "test"}`.
         image_size: (height, width) to resize to; needed when the images vary in size.
         validation_split, test_split: fractions carved out of the train split, stratified.
         image_key, label_key: feature names (default: the dataset's supervised keys, else
             'image' and 'label').
+        channels: 3 turns grayscale into RGB; None keeps the stored channels.
         Other arguments: as for `from_folder`.
 
     Raises:
@@ -155,7 +159,7 @@ def from_tfds(
             "ClassLabel; kerasft loads image classification datasets."
         )
     image_feature = features[image_key]
-    height, width, channels = image_feature.shape
+    height, width, stored_channels = image_feature.shape
     if image_size is None:
         if height is None or width is None:
             raise KerasftError(
@@ -164,9 +168,18 @@ def from_tfds(
         image_size = (height, width)
     class_names = list(label_feature.names)
 
-    splits = [split] if isinstance(split, str) else list(split)
-    if not 1 <= len(splits) <= 3:
-        raise KerasftError(f"split={split!r}: give one to three TFDS split names.")
+    if isinstance(split, str):
+        named = {"train": split}
+    elif isinstance(split, dict):
+        named = dict(split)
+    else:
+        named = dict(zip(("train", "val", "test"), split, strict=False))
+        if not 1 <= len(split) <= 3:
+            raise KerasftError(f"split={split!r}: give one to three TFDS split names.")
+    if "train" not in named or set(named) - {"train", "val", "test"}:
+        raise KerasftError(
+            f"split={split!r}: a dict needs the key 'train' and may have 'val' and 'test'."
+        )
     available = list(builder.info.splits.keys())
     skip = {image_key: tfds.decode.SkipDecoding()}
 
@@ -180,7 +193,7 @@ def from_tfds(
         return ds.map(lambda ex: (ex[image_key], ex[label_key]))
 
     parts = {}
-    for key, tfds_split in zip(("train", "val", "test"), splits, strict=False):
+    for key, tfds_split in named.items():
         labels = np.concatenate(
             [b for _, b in read(tfds_split).batch(4096).as_numpy_iterator()] or [np.zeros(0)]
         ).astype(np.int64)
@@ -192,8 +205,8 @@ def from_tfds(
         class_names=class_names,
         multilabel=False,
         image_size=image_size,
-        channels=None,
-        output_channels=channels or 3,
+        channels=channels,
+        output_channels=channels or stored_channels or 3,
         source=f"tfds:{builder_dir}",
         batch_size=batch_size,
         validation_split=validation_split,
