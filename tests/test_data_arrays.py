@@ -208,3 +208,15 @@ def test_from_csv_errors(listed, tmp_path):
     blank.loc[2, "digit"] = np.nan
     with pytest.raises(KerasftError, match=r"empty or NaN in row\(s\) \[3\]"):
         kdata.from_csv(blank, path_col="file", label_col="digit", root=root)
+
+
+def test_dataset_info_round_trips_through_json(digits):
+    import json
+
+    x, y = digits
+    info = kdata.from_arrays(x, y, image_size=12, channels=3, validation_split=0.1).info
+    restored = kdata.DatasetInfo.from_config(json.loads(json.dumps(info.get_config())))
+    assert restored == info
+    assert restored.input_shape == (12, 12, 3) and restored.num_classes == 10
+    text = str(info)
+    assert "200 examples, 10 classes" in text and "val: 20" in text

@@ -14,6 +14,8 @@ from kerasft.data.tfds_source import find_prepared
 from kerasft.errors import KerasftError
 
 tfds = pytest.importorskip("tensorflow_datasets")
+# TFDS needs it to write a dataset (download_and_prepare), though not to read one.
+pytest.importorskip("importlib_resources")
 
 
 @pytest.fixture(scope="module")
