@@ -162,3 +162,26 @@ def test_model_path_and_bad_inputs(model, data, tmp_path):
         evaluate(model, tf.data.Dataset.from_tensor_slices(x).batch(4))
     with pytest.raises(KerasftError, match="No model"):
         evaluate(str(tmp_path / "missing"), (x, y))
+
+
+def test_grayscale_batches_without_channel_axis():
+    keras.utils.set_random_seed(0)
+    gray = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(2, 3, name="conv"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    rng = np.random.default_rng(0)
+    x, y = rng.random((12, 8, 8)).astype("float32"), np.arange(12) % 3
+    expected = gray.predict(x[..., None], verbose=0)
+    for data in (
+        (x, y),  # (N, H, W) arrays
+        tf.data.Dataset.from_tensor_slices((x, y)).batch(5),  # (B, H, W) batches
+        tf.data.Dataset.from_tensor_slices((x[..., None], y)),  # single (H, W, 1) images
+    ):
+        report = evaluate(gray, data, num_top_losses=3)
+        np.testing.assert_allclose(report.y_prob, expected, atol=1e-6)
+        assert report.top_loss_heatmaps.shape == (3, 8, 8)

@@ -222,7 +222,7 @@ def evaluate(
                     "probability": prob,
                 }
             )
-        if gradcam and top_images.ndim == 4:
+        if gradcam:
             heatmaps = _gradcam_or_none(model, top_images, pred if task != "multilabel" else None)
 
     report = Report(

@@ -10,11 +10,19 @@ from kerasft.errors import KerasftError
 from kerasft.evaluation.tta import TestTimeAugmentation
 
 
-def _input_rank(model) -> int | None:
+def _input_shape(model) -> tuple | None:
     try:
-        return len(model.inputs[0].shape)
+        return tuple(model.inputs[0].shape)
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
+
+
+def add_channel_axis(x: np.ndarray, model) -> np.ndarray:
+    """Grayscale batches `(N, H, W)` get the channel axis a `(H, W, 1)` model expects."""
+    shape = _input_shape(model)
+    if shape is not None and x.ndim == len(shape) - 1 and shape[-1] == 1:
+        return x[..., None]
+    return x
 
 
 def _is_dataset(data) -> bool:
@@ -45,14 +53,18 @@ def iter_batches(
                 "The dataset yields images only; evaluation needs (image, label) pairs, e.g. "
                 "tf.data.Dataset.zip((images, labels))."
             )
-        rank = _input_rank(model)
-        if rank is not None and x_spec.shape.rank == rank - 1:
-            data = data.batch(batch_size)
+        shape = _input_shape(model)
+        if shape is not None and x_spec.shape.rank == len(shape) - 1:
+            # One rank short: single examples, unless they are grayscale batches missing the
+            # channel axis of a (H, W, 1) model (their last axis is a width, not 1).
+            single = x_spec.shape[-1] == shape[-1] or shape[-1] != 1
+            if single:
+                data = data.batch(batch_size)
         for element in data.as_numpy_iterator():
             if has_y:
-                yield element[0], element[1]
+                yield add_channel_axis(element[0], model), element[1]
             else:
-                yield element, None
+                yield add_channel_axis(element, model), None
         return
     if isinstance(data, (tuple, list)) and len(data) in (2, 3) and labels:
         x, y = np.asarray(data[0]), np.asarray(data[1])
@@ -67,6 +79,7 @@ def iter_batches(
         )
     else:
         x, y = np.asarray(data), None
+    x = add_channel_axis(x, model)
     for i in range(0, len(x), batch_size):
         yield x[i : i + batch_size], (None if y is None else y[i : i + batch_size])
 
@@ -112,7 +125,8 @@ def predict(
     """
     tta = resolve_tta(tta)
     if not _is_dataset(x) and tta is None:
-        return np.asarray(model.predict(np.asarray(x), batch_size=batch_size, verbose=0))
+        x = add_channel_axis(np.asarray(x), model)
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
     chunks = [predict_batch(model, xb, tta) for xb, _ in iter_batches(model, x, batch_size)]
     if not chunks:
         raise KerasftError("No samples to predict on: the input is empty.")

@@ -153,8 +153,11 @@ class GradCAM:
         For a one-unit sigmoid (binary) model, class 1 explains the logit and class 0 its negation.
         """
         images = np.asarray(images)
-        if images.ndim == 3:
-            images = images[None]
+        shape = tuple(self.model.inputs[0].shape)
+        if images.ndim == len(shape) - 1:
+            # Grayscale batches (N, H, W) of a (H, W, 1) model, else one image without a batch.
+            grayscale_batch = shape[-1] == 1 and images.shape[-1] != 1
+            images = images[..., None] if grayscale_batch else images[None]
         if images.ndim != 4:
             raise KerasftError(f"Grad-CAM needs images (N, H, W, C); got shape {images.shape}.")
         if class_index is not None:
