@@ -1,29 +1,49 @@
 """kerasft: fine-tune pretrained Keras 3 models with plain Keras parts.
 
-import kerasft as kft
-model = kft.build("mobilenet", num_classes=10, input_shape=(28, 28, 1), image_size=96)
-history = kft.fine_tune(model, (x_train, y_train), (x_val, y_val), epochs=(2, 2))
+    import kerasft as kft
+    model = kft.build("mobilenet", num_classes=10, input_shape=(28, 28, 1), image_size=96)
+    history = kft.fine_tune(model, (x_train, y_train), (x_val, y_val), epochs=(2, 2))
+
+Attributes load on first use, so `kerasft` commands that need no TensorFlow start fast.
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from kerasft import backbones, weights
-from kerasft.builder import build, get_backbone
-from kerasft.freezing import freeze, summary, trainable_blocks, unfreeze
-from kerasft.training.compile import compile
-from kerasft.training.fine_tune import fine_tune
-from kerasft.training.guard import RecompileGuard
+# name -> "module" (a sub-package) or "module:attribute"
+_EXPORTS = {
+    "augment": "kerasft.augment",
+    "backbones": "kerasft.backbones",
+    "callbacks": "kerasft.callbacks",
+    "data": "kerasft.data",
+    "weights": "kerasft.weights",
+    "build": "kerasft.builder:build",
+    "get_backbone": "kerasft.builder:get_backbone",
+    "freeze": "kerasft.freezing:freeze",
+    "unfreeze": "kerasft.freezing:unfreeze",
+    "summary": "kerasft.freezing:summary",
+    "trainable_blocks": "kerasft.freezing:trainable_blocks",
+    "compile": "kerasft.training.compile:compile",
+    "fine_tune": "kerasft.training.fine_tune:fine_tune",
+    "RecompileGuard": "kerasft.training.guard:RecompileGuard",
+}
 
-__all__ = [
-    "RecompileGuard",
-    "backbones",
-    "build",
-    "compile",
-    "fine_tune",
-    "freeze",
-    "get_backbone",
-    "summary",
-    "trainable_blocks",
-    "unfreeze",
-    "weights",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'kerasft' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    value = getattr(module, attribute) if attribute else module
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -141,6 +141,7 @@ def fine_tune(
             callbacks=shared,
             class_weight=class_weight,
             verbose=verbose,
+            shuffle=False,  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset
         )
         start = time.perf_counter()
         fn = phase_fns.get(phase)

@@ -43,13 +43,13 @@ def check_labels(y: np.ndarray, task: str, num_outputs: int, what: str = "train"
         if y.dtype.kind == "f" and not np.all(np.equal(np.mod(y, 1), 0)):
             raise KerasftError(
                 f"{what} labels must be class indices, got non-integer values such as "
-                f"{y[np.mod(y, 1) != 0][0]!r}."
+                f"{y[np.mod(y, 1) != 0][0].item()!r}."
             )
         bad = (y < 0) | (y >= num_outputs)
         if bad.any():
             i = int(bad.argmax())
             raise KerasftError(
-                f"{what} label {y[i]!r} at index {i} is outside [0, {num_outputs}) for a model "
+                f"{what} label {y[i].item()!r} at index {i} is outside [0, {num_outputs}) for a model "
                 f"with {num_outputs} classes. Relabel the data or build with "
                 f"num_classes={int(y.max()) + 1}."
             )

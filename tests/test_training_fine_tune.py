@@ -1,0 +1,136 @@
+"""The two-phase recipe: what trains in each phase, what never moves, and the guardrail."""
+
+from __future__ import annotations
+
+import csv
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import kerasft as kft
+from kerasft.errors import KerasftError
+from kerasft.training.guard import warn_if_stale_compile
+
+
+class Snapshots(keras.callbacks.Callback):
+    """Records every variable's value at the start and end of each `fit` call (each phase)."""
+
+    def __init__(self):
+        super().__init__()
+        self.phases = []
+
+    def _values(self):
+        return {v.path: v.numpy().copy() for v in self.model.weights}
+
+    def on_train_begin(self, logs=None):
+        self.phases.append({"phase": self.model._kerasft_phase, "start": self._values()})
+
+    def on_train_end(self, logs=None):
+        self.phases[-1]["end"] = self._values()
+
+    def changed(self, i):
+        p = self.phases[i]
+        return {k for k in p["start"] if not np.array_equal(p["start"][k], p["end"][k])}
+
+
+@pytest.fixture(scope="module")
+def run(imagenet_mobilenet):
+    keras.utils.set_random_seed(0)
+    # Real weights: a randomly initialised MobileNet's activations vanish (~1e-21) by block 12.
+    model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), image_size=64)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (48, 32, 32, 3)).astype("uint8")
+    y = np.arange(48) % 3
+    snaps = Snapshots()
+    history = kft.fine_tune(
+        model,
+        (x, y),
+        (x[:16], y[:16]),
+        epochs=(2, 2),
+        unfreeze_blocks=2,
+        lr=1e-2,
+        batch_size=16,
+        callbacks=[snaps],
+        verbose=0,
+    )
+    return model, snaps, history
+
+
+def _paths(model, prefixes):
+    return {v.path for v in model.weights if v.path.split("/")[0].startswith(prefixes)}
+
+
+def test_phase_one_trains_only_the_head(run):
+    model, snaps, _ = run
+    assert snaps.phases[0]["phase"] == 1
+    changed = snaps.changed(0)
+    assert changed and changed <= _paths(model, ("kft_head",))
+
+
+def test_phase_two_trains_only_unfrozen_blocks_and_head(run):
+    model, snaps, _ = run
+    assert snaps.phases[1]["phase"] == 2
+    changed = snaps.changed(1)
+    allowed = _paths(model, ("kft_head", "conv_dw_12", "conv_pw_12", "conv_dw_13", "conv_pw_13"))
+    assert changed <= allowed
+    # Every unfrozen kernel actually moved.
+    for layer in ("conv_dw_12", "conv_pw_12", "conv_dw_13", "conv_pw_13"):
+        assert any(p.startswith(layer + "/") for p in changed), layer
+    # BatchNorm stays frozen: no gamma/beta (train_bn=False) and no moving statistics.
+    assert not any("_bn/" in p for p in changed)
+
+
+def test_frozen_batchnorm_statistics_never_change(run):
+    _, snaps, _ = run
+    for phase in range(2):
+        moved = [p for p in snaps.changed(phase) if "moving_" in p]
+        assert moved == []
+
+
+def test_history_runs_across_phases(run):
+    _, _, history = run
+    assert history.epoch == [0, 1, 2, 3]
+    assert history.phases == [(0, 2), (2, 4)]
+    assert len(history.history["loss"]) == 4
+    assert len(history.history["val_accuracy"]) == 4
+    assert len(history.phase_wall_times) == 2
+
+
+def test_run_dir_history_csv_continues_epochs(tmp_path):
+    model = kft.build("mobilenet", 2, input_shape=(32, 32, 3), image_size=32, weights=None)
+    x = np.random.default_rng(1).integers(0, 256, (16, 32, 32, 3))
+    y = np.arange(16) % 2
+    kft.fine_tune(model, (x, y), epochs=(1, 2), run_dir=tmp_path, verbose=0, batch_size=8)
+    rows = list(csv.DictReader(open(tmp_path / "history.csv")))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert (tmp_path / "tensorboard" / "train").is_dir()
+
+
+def test_bad_labels_fail_before_training():
+    model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), image_size=32, weights=None)
+    x = np.zeros((4, 32, 32, 3), "uint8")
+    with pytest.raises(KerasftError, match=r"label 5 at index 2 is outside \[0, 3\)"):
+        kft.fine_tune(model, (x, np.array([0, 1, 5, 2])), epochs=1, verbose=0)
+    with pytest.raises(KerasftError, match="NaN"):
+        kft.fine_tune(model, (x, np.array([0, 1, np.nan, 2])), epochs=1, verbose=0)
+    with pytest.raises(KerasftError, match="4 images but 3 labels"):
+        kft.fine_tune(model, (x, np.array([0, 1, 2])), epochs=1, verbose=0)
+    with pytest.raises(KerasftError, match=r"shape \(16, 16, 3\) but the model takes"):
+        kft.fine_tune(model, (np.zeros((4, 16, 16, 3)), np.array([0, 1, 2, 0])), epochs=1)
+    with pytest.raises(KerasftError, match="epochs="):
+        kft.fine_tune(model, (x, np.array([0, 1, 2, 0])), epochs=(1, 2, 3))
+
+
+def test_recompile_guard_warns_when_trainability_changes_after_compile():
+    model = kft.build("mobilenet", 2, input_shape=(32, 32, 3), image_size=32, weights=None)
+    kft.compile(model, lr=1e-3)
+    x, y = np.zeros((4, 32, 32, 3)), np.eye(2)[[0, 1, 0, 1]]
+    kft.unfreeze(model, blocks=1)
+    with pytest.warns(UserWarning, match="changed after the model was compiled"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[kft.RecompileGuard()])
+    kft.compile(model, lr=1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert not warn_if_stale_compile(model)
