@@ -71,6 +71,7 @@ def test_a_phase_stopped_early_keeps_the_total_honest():
     )
 
 
+@pytest.mark.filterwarnings("ignore:.*(ran out of data|shuffle=True).*:UserWarning")
 def test_unsized_dataset_learns_steps_per_epoch():
     data = tf.data.Dataset.from_tensor_slices((X, Y)).batch(8).repeat(1)
     model, out = make_model(), io.StringIO()

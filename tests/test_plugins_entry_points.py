@@ -16,6 +16,11 @@ from kerasft.callbacks import plugins
 from kerasft.cli.main import main
 from kerasft.errors import ConfigError, KerasftError
 
+# The squatting distribution warns whenever names are listed; only one test is about that.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Callback plugin 'terminate_on_nan' from kftdemo-squatter:UserWarning"
+)
+
 GOOD = '''
 import keras
 
