@@ -234,3 +234,52 @@ def test_bad_arguments_fail_before_training(tmp_path):
     flat = TensorBoardExtras(tmp_path, sample_images=np.zeros((4, 64)))
     with pytest.raises(KerasftError, match="sample_images must be a batch of images"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[flat])
+
+
+def test_over_both_phases_of_kft_fine_tune(tmp_path):
+    import kerasft as kft
+    from kerasft.callbacks import ProgressBar
+
+    keras.utils.set_random_seed(2)
+    backbone = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, name="conv_a"),
+            keras.layers.Conv2D(4, 3, name="conv_b"),
+            keras.layers.Conv2D(4, 2, name="conv_c"),
+        ],
+        name="tiny_backbone",
+    )
+    inputs = keras.Input((8, 8, 1))
+    features = keras.layers.GlobalAveragePooling2D()(backbone(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax", name="head")(features))
+    (x, y), (xv, yv) = make_data(48, 0), make_data(16, 1)
+    extras = TensorBoardExtras(tmp_path, validation_data=(xv, yv))
+    out = io.StringIO()
+    bar = ProgressBar(file=out, mininterval=0)
+    kft.fine_tune(
+        model,
+        (x, y),
+        (xv, yv),
+        epochs=(2, 1),
+        unfreeze_blocks=1,
+        batch_size=16,
+        verbose=0,
+        callbacks=[extras, bar],
+    )
+    extras.close()
+    scalars = read_events(extras.writer_dir)["scalars"]
+    assert scalars["phase"] == [(0, 1.0), (2, 2.0)]
+    (start, before), (when, after) = scalars["trainable_params"]
+    assert (start, when) == (0, 2) and after > before
+    # The backbone's blocks come from its block map; only the unfrozen top one gets gradients,
+    # and only in phase 2. fine_tune's one-hot labels vs. the integer validation labels are fine.
+    assert {"weight_norm/block_1", "weight_norm/block_3"} <= set(scalars)
+    assert [s for s, _ in scalars["grad_norm/block_3"]] == [2]
+    assert "grad_norm/block_1" not in scalars
+    assert len({v for _, v in scalars["weight_norm/block_1"]}) == 1  # frozen throughout
+    # One progress bar over both phases: 3 epochs of 3 steps.
+    assert bar.steps_done == 9 and bar.total_steps is None
+    final = [p for p in out.getvalue().replace("\r", "\n").splitlines() if p.strip()][-1]
+    assert "9/9" in final and "phase 2 epoch 3/3" in final
+    assert out.getvalue().count("0/") == 0  # never restarted from zero

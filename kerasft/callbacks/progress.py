@@ -17,7 +17,8 @@ class ProgressBar(keras.callbacks.Callback):
     `fit` call it is given to: the second phase of a fine-tune (`fit(..., initial_epoch=k)`) goes on
     counting from where the first one stopped, so the ETA covers the whole run. The total is known
     from the start when `total_epochs` is given (or `kft.fine_tune` tells the model); otherwise each
-    `fit` call extends it by its own epochs.
+    `fit` call extends it by its own epochs. During `kft.fine_tune` one bar spans both phases;
+    after separate `fit` calls of your own, the next call's bar starts at the steps done so far.
 
     Args:
         total_epochs: epochs of the whole run over all `fit` calls (e.g. head + fine-tune epochs).
@@ -97,6 +98,8 @@ class ProgressBar(keras.callbacks.Callback):
         told = getattr(self.model, "_kerasft_total_epochs", None)
         self._epochs = max(self.total_epochs or 0, told or 0, int(params.get("epochs") or 0))
         self._steps_per_epoch = params.get("steps") or self._steps_per_epoch
+
+    def _open(self) -> None:
         if self._bar is None:
             if self.file is not None:
                 from tqdm.std import tqdm
@@ -115,6 +118,8 @@ class ProgressBar(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_steps = 0
+        # Opened here, not at train begin, so its first drawing already shows the total.
+        self._open()
         self._set_total()
         phase = getattr(self.model, "_kerasft_phase", None)
         parts = [self.desc] if self.desc else []
@@ -143,12 +148,13 @@ class ProgressBar(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._bar is None:
             return
+        # After phase 1 of `kft.fine_tune` phase 2 follows: the same bar goes on counting.
+        first_phase = getattr(self.model, "_kerasft_phase", None) == 1
         finished = self._epoch + 1 >= self._epochs
-        stopped = self.model.stop_training and getattr(self.model, "_kerasft_phase", None) != 1
-        if finished or stopped:
-            self.close()
-        else:
+        if first_phase or not (finished or self.model.stop_training):
             self._bar.refresh()
+        else:
+            self.close()
 
     def _set_total(self, after_epoch: bool = False) -> None:
         if self._steps_per_epoch is None:

@@ -381,15 +381,19 @@ class TensorBoardExtras(keras.callbacks.Callback):
             return
         x, y = self._grad_batch[0], self._grad_batch[1]
         try:
-            with tf.GradientTape() as tape:
-                # Inference mode: the probe must not move BatchNorm statistics or draw dropout.
-                y_pred = self.model(x, training=False)
-                loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred)
-            grads = tape.gradient(loss, variables)
-        except Exception as err:  # e.g. a model compiled without a loss; warn, keep training
-            warnings.warn(f"TensorBoardExtras: gradient norms are skipped: {err}", stacklevel=2)
-            self._grad_disabled = True
-            return
+            grads = self._gradients(x, y, variables)
+        except Exception as err:
+            one_hot = _as_one_hot(y, self.model)
+            try:
+                if one_hot is None:
+                    raise err
+                # Integer labels for a model trained on one-hot ones (as `kft.fine_tune` does).
+                grads = self._gradients(x, one_hot, variables)
+                self._grad_batch = (x, one_hot)
+            except Exception as err:  # e.g. a model compiled without a loss; warn, keep training
+                warnings.warn(f"TensorBoardExtras: gradient norms are skipped: {err}", stacklevel=2)
+                self._grad_disabled = True
+                return
         squared = {
             id(v): float(tf.reduce_sum(tf.square(g)))
             for v, g in zip(variables, grads)
@@ -402,6 +406,15 @@ class TensorBoardExtras(keras.callbacks.Callback):
                 if found:
                     tf.summary.scalar(f"grad_norm/{name}", np.sqrt(sum(found)), step=epoch)
             tf.summary.scalar("grad_norm/global", np.sqrt(sum(squared.values())), step=epoch)
+
+    def _gradients(self, x, y, variables) -> list:
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            # Inference mode: the probe must not move BatchNorm statistics or draw dropout.
+            y_pred = self.model(x, training=False)
+            loss = self.model.compute_loss(x=x, y=y, y_pred=y_pred)
+        return tape.gradient(loss, variables)
 
     def _write_confusion_matrix(self, epoch: int) -> None:
         import tensorflow as tf
@@ -465,6 +478,19 @@ class TensorBoardExtras(keras.callbacks.Callback):
         for layer in layers:
             out = layer(out, training=True)
         return out
+
+
+def _as_one_hot(y: np.ndarray, model: keras.Model) -> np.ndarray | None:
+    """Integer class labels as one-hot rows for a softmax-style output, else None."""
+    y = np.asarray(y)
+    try:
+        width = model.outputs[0].shape[-1]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    flat = y.reshape(len(y), -1)
+    if not width or width < 2 or flat.shape[1] != 1 or not np.allclose(flat, np.round(flat)):
+        return None
+    return np.eye(width, dtype="float32")[flat[:, 0].astype(int)]
 
 
 def _is_xy(data: Any) -> bool:
