@@ -99,15 +99,19 @@ class ProgressBar(keras.callbacks.Callback):
         self._epochs = max(self.total_epochs or 0, told or 0, int(params.get("epochs") or 0))
         self._steps_per_epoch = params.get("steps") or self._steps_per_epoch
 
-    def _open(self) -> None:
+    def _open(self, description: str) -> None:
         if self._bar is None:
             if self.file is not None:
                 from tqdm.std import tqdm
             else:
-                from tqdm.auto import tqdm
+                with warnings.catch_warnings():
+                    # Without ipywidgets, tqdm.auto warns and draws a text bar, which is fine.
+                    warnings.filterwarnings("ignore", message=".*IProgress not found.*")
+                    from tqdm.auto import tqdm
             # `initial` carries the count over from an earlier fit whose bar was closed.
             self._bar = tqdm(
-                total=None,
+                total=self._total(),
+                desc=description,
                 initial=self._steps_done,
                 file=self.file,
                 unit="step",
@@ -118,15 +122,16 @@ class ProgressBar(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_steps = 0
-        # Opened here, not at train begin, so its first drawing already shows the total.
-        self._open()
-        self._set_total()
         phase = getattr(self.model, "_kerasft_phase", None)
         parts = [self.desc] if self.desc else []
         if phase is not None:
             parts.append(f"phase {phase}")
         parts.append(f"epoch {epoch + 1}/{self._epochs}")
-        self._bar.set_description(" ".join(parts), refresh=False)
+        description = " ".join(parts)
+        # Opened here, not at train begin, so its first drawing already shows the total.
+        self._open(description)
+        self._set_total()
+        self._bar.set_description(description, refresh=False)
 
     def on_train_batch_end(self, batch, logs=None):
         self._steps_done += 1
@@ -156,13 +161,18 @@ class ProgressBar(keras.callbacks.Callback):
         else:
             self.close()
 
-    def _set_total(self, after_epoch: bool = False) -> None:
+    def _total(self, after_epoch: bool = False) -> int | None:
         if self._steps_per_epoch is None:
-            return
+            return None
         # The steps actually done plus those still to come, so a phase that stopped early or
         # started at a later epoch keeps the total (and the ETA) honest.
         epochs_left = self._epochs - self._epoch - (1 if after_epoch else 0)
-        self._bar.total = self._steps_done + epochs_left * self._steps_per_epoch
+        return self._steps_done + epochs_left * self._steps_per_epoch
+
+    def _set_total(self, after_epoch: bool = False) -> None:
+        total = self._total(after_epoch)
+        if total is not None:
+            self._bar.total = total
 
 
 def _short(value: Any) -> str:
