@@ -12,8 +12,9 @@ import numpy as np
 
 from kerasft import config as config_module
 from kerasft.builder import build
+from kerasft.errors import KerasftError
 from kerasft.jobs.datasets import job_arrays
-from kerasft.jobs.run_dir import new_run_dir, write_json
+from kerasft.jobs.run_dir import new_run_dir, unfinished_run, write_json
 from kerasft.training.fine_tune import fine_tune
 
 
@@ -37,11 +38,18 @@ def run(config: dict[str, Any] | None = None) -> Path:
     """
     cfg = config_module.resolve(config)
     started = time.perf_counter()
-    run_dir = Path(cfg["run_dir"]) if cfg["run_dir"] else new_run_dir()
+    # The same command after a crash (or Ctrl-C) picks up the killed run where it stopped.
+    run_dir = Path(cfg["run_dir"]) if cfg["run_dir"] else unfinished_run(cfg) or new_run_dir()
+    if (run_dir / "metrics.json").exists():
+        raise KerasftError(
+            f"run_dir {os.fspath(run_dir)!r} already holds a finished run (metrics.json). "
+            "Pass another --run-dir, or leave it out for a new runs/fit-<time> folder."
+        )
+    resuming = (run_dir / "config.yaml").exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg["run_dir"] = os.fspath(run_dir)
     config_module.dump(cfg, run_dir / "config.yaml")
-    _log(f"run directory: {run_dir}")
+    _log(f"{'resuming unfinished run in' if resuming else 'run directory:'} {run_dir}")
     keras.utils.set_random_seed(cfg["seed"])
 
     t0 = time.perf_counter()

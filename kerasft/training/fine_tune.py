@@ -13,6 +13,13 @@ from kerasft.freezing import freeze, unfreeze
 from kerasft.training.compile import compile as kft_compile
 from kerasft.training.guard import RecompileGuard
 from kerasft.training.inputs import to_dataset
+from kerasft.training.resume import (
+    PhaseCheckpoint,
+    backup,
+    finished_phase,
+    history_from_csv,
+    restore_phase,
+)
 from kerasft.training.tasks import infer_task
 
 
@@ -95,7 +102,8 @@ def fine_tune(
         train, val: `(images, labels)` arrays or batched `tf.data.Dataset`s of them.
         epochs: `(head_epochs, fine_tune_epochs)`, or one int for both.
         callbacks: passed to both phases.
-        run_dir: if given, TensorBoard logs and `history.csv` go there.
+        run_dir: if given, TensorBoard logs, `history.csv` and crash-safety checkpoints go
+            there, and a run killed mid-way resumes when started again with the same run_dir.
         cache: "auto", "memory", "disk" or "off": train the frozen part of the backbone's
             work once and reuse it (see `kerasft.cache`).
         phase_fns: advanced: `{1: fn, 2: fn}` replacing a phase's `fit` call (the feature
@@ -135,10 +143,16 @@ def fine_tune(
 
     def run_phase(phase: int, initial_epoch: int, last_epoch: int):
         model._kerasft_phase = phase
+        done = finished_phase(run_dir, phase)
+        if done is not None:  # a restart: this phase finished before the crash
+            restore_phase(model, run_dir, phase)
+            walls.append(done["wall_time_s"])
+            return
+        safety = [PhaseCheckpoint(model, run_dir, phase), backup(run_dir, phase)] if run_dir else []
         kwargs = dict(
             epochs=last_epoch,
             initial_epoch=initial_epoch,
-            callbacks=shared,
+            callbacks=[*safety, *shared],
             class_weight=class_weight,
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset
@@ -162,5 +176,10 @@ def fine_tune(
         run_phase(2, head_epochs, head_epochs + ft_epochs)
     model._kerasft_phase = None
     merged = merge_histories(model, histories)
+    if run_dir is not None and os.path.exists(os.path.join(run_dir, "history.csv")):
+        # history.csv spans restarts; the History objects only see the last process.
+        merged.__dict__.update(history_from_csv(os.path.join(run_dir, "history.csv")))
+        spans = [(0, head_epochs), (head_epochs, head_epochs + ft_epochs)]
+        merged.phases = [span for span in spans if span[1] > span[0]]
     merged.phase_wall_times = walls
     return merged
