@@ -1,0 +1,100 @@
+"""KerasTuner tuners by name: random, grid, bayesian, hyperband, sweep (+ `list`, internal).
+
+Each is KerasTuner's own tuner with two kerasft additions: every trial gets its own
+directory for resumable checkpoints (`trial_dir` passed to `HyperModel.fit`), and each trial
+starts from a cleared Keras session (KerasTuner's `_try_build` clears it).
+"""
+
+from __future__ import annotations
+
+import keras_tuner as kt
+
+from kerasft.errors import KerasftError, unknown_name
+from kerasft.tuning.oracles import ListOracle, SweepOracle
+
+TUNERS = ("random", "grid", "bayesian", "hyperband", "sweep")
+
+
+class _TrialDirMixin:
+    def run_trial(self, trial, *args, **kwargs):
+        kwargs["trial_dir"] = self.get_trial_dir(trial.trial_id)
+        return super().run_trial(trial, *args, **kwargs)
+
+
+class RandomSearch(_TrialDirMixin, kt.RandomSearch):
+    pass
+
+
+class GridSearch(_TrialDirMixin, kt.GridSearch):
+    pass
+
+
+class BayesianOptimization(_TrialDirMixin, kt.BayesianOptimization):
+    pass
+
+
+class Hyperband(_TrialDirMixin, kt.Hyperband):
+    pass
+
+
+class ListTuner(_TrialDirMixin, kt.Tuner):
+    """Runs a fixed list of configurations (a sweep, or the promoted finalists)."""
+
+
+def make_tuner(
+    name: str,
+    hypermodel,
+    *,
+    objective: kt.Objective,
+    max_trials: int,
+    directory: str,
+    project_name: str,
+    overwrite: bool = False,
+    seed: int = 0,
+    distribution_strategy=None,
+    configurations: list[dict] | None = None,
+    max_epochs: int = 4,
+    sweep_points: int = 3,
+) -> kt.Tuner:
+    """A KerasTuner tuner by name, sharing one set of options."""
+    common = dict(
+        hypermodel=hypermodel,
+        directory=directory,
+        project_name=project_name,
+        overwrite=overwrite,
+        distribution_strategy=distribution_strategy,
+    )
+    # A failing trial is recorded and the search goes on; only a run of this many failures
+    # in a row (a broken setup, not a bad configuration) stops it.
+    failures = dict(max_consecutive_failed_trials=max(10, max_trials))
+    oracle_kwargs = dict(objective=objective, seed=seed, **failures)
+    if name == "random":
+        return RandomSearch(
+            objective=objective, max_trials=max_trials, seed=seed, **failures, **common
+        )
+    if name == "grid":
+        return GridSearch(
+            objective=objective, max_trials=max_trials, seed=seed, **failures, **common
+        )
+    if name == "bayesian":
+        return BayesianOptimization(
+            objective=objective, max_trials=max_trials, seed=seed, **failures, **common
+        )
+    if name == "hyperband":
+        if max_epochs < 2:
+            raise KerasftError(f"hyperband needs max_epochs >= 2, got {max_epochs}.")
+        return Hyperband(
+            objective=objective,
+            max_epochs=max_epochs,
+            factor=2,
+            seed=seed,
+            hyperband_iterations=1,
+            **failures,
+            **common,
+        )
+    if name == "sweep":
+        oracle = SweepOracle(hypermodel.space, points=sweep_points, **oracle_kwargs)
+        return ListTuner(oracle=oracle, **common)
+    if name == "list":
+        return ListTuner(oracle=ListOracle(configurations or [], **oracle_kwargs), **common)
+    raise unknown_name("tuner", name, TUNERS)
