@@ -136,6 +136,9 @@ class GradCAM:
             "layer with a 4D output); Grad-CAM needs a convolutional network."
         )
 
+    def get_config(self) -> dict:
+        return {"layer": self.layer.name}
+
     def _logits(self, source):
         if self._head_dense is None:
             return source
