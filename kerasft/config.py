@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "run_dir": None,
     "verbose": "auto",
+    "from_run": None,
+    "reinit_head": False,
 }
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -62,6 +64,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "seed": (int,),
     "run_dir": (str, type(None)),
     "verbose": (str, int),
+    "from_run": (str, type(None)),
+    "reinit_head": (bool,),
 }
 
 

@@ -6,9 +6,13 @@ import json
 
 import keras
 import numpy as np
+import pytest
 import yaml
 
+import kerasft as kft
 from kerasft.cli.main import main
+from kerasft.errors import KerasftError
+from kerasft.training.warm_start import warm_start
 
 
 def test_fit_on_a_tiny_subset_writes_a_complete_run_dir(
@@ -40,6 +44,25 @@ def test_fit_on_a_tiny_subset_writes_a_complete_run_dir(
     assert abs(acc - metrics["test_accuracy"]) < 0.1
     out = capsys.readouterr().out
     assert "test accuracy" in out and "run directory" in out
+
+    # Warm start: continue the earlier run's model on more data, classes kept.
+    more = tmp_path / "more"
+    assert main(
+        [
+            "fit", "--from", str(run_dir), "--train-samples", "300", "--val-samples", "50",
+            "--epochs", "0", "1", "--cache", "off", "--run-dir", str(more), "--set", "verbose=0",
+        ]
+    ) == 0  # fmt: skip
+    assert "warm start from" in capsys.readouterr().out
+    again = json.loads((more / "metrics.json").read_text())
+    assert again["class_names"] == metrics["class_names"]
+    assert again["test_accuracy"] > 0.3
+
+    with pytest.raises(KerasftError, match="trained on classes"):
+        warm_start(run_dir, ["cat", "dog"])
+    fresh = warm_start(run_dir, ["cat", "dog"], reinit_head=True)
+    assert fresh.output_shape == (None, 2)
+    kft.fine_tune(fresh, (x_test[:8], np.arange(8) % 2), epochs=(1, 0), verbose=0)
 
 
 def test_fit_refuses_unknown_keys_before_training(tmp_path, capsys):

@@ -25,6 +25,7 @@ _FLAGS = [
     ("--cache", "cache", str, "feature cache: auto, memory, disk, off"),
     ("--seed", "seed", int, "random seed"),
     ("--run-dir", "run_dir", str, "where to write the run (default runs/fit-<time>)"),
+    ("--from", "from_run", str, "warm start: continue from an earlier run dir's model"),
 ]
 
 

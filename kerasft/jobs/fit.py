@@ -16,6 +16,7 @@ from kerasft.errors import KerasftError
 from kerasft.jobs.datasets import job_arrays
 from kerasft.jobs.run_dir import new_run_dir, unfinished_run, write_json
 from kerasft.training.fine_tune import fine_tune
+from kerasft.training.warm_start import warm_start
 
 
 def _log(message: str) -> None:
@@ -28,6 +29,26 @@ def _user_callbacks(specs: list) -> list[keras.callbacks.Callback]:
     from kerasft import callbacks
 
     return callbacks.from_config(specs)
+
+
+def _build(cfg: dict[str, Any], train, class_names: list[str]) -> keras.Model:
+    model = build(
+        cfg["backbone"],
+        len(class_names),
+        input_shape=train[0].shape[1:],
+        image_size=cfg["image_size"],
+        weights=cfg["weights"],
+        augmentation=cfg["augmentation"],
+        dropout=cfg["dropout"],
+        hidden_units=tuple(cfg["hidden_units"]),
+        l2=cfg["l2"],
+    )
+    _log(
+        f"model: {cfg['backbone']} ({cfg['weights'] or 'random init'}), "
+        f"{train[0].shape[1]} px input, {cfg['image_size']} px backbone; "
+        f"phases {cfg['epochs'][0]} + {cfg['epochs'][1]} epochs"
+    )
+    return model
 
 
 def run(config: dict[str, Any] | None = None) -> Path:
@@ -61,22 +82,14 @@ def run(config: dict[str, Any] | None = None) -> Path:
         f"data {cfg['data']!r}: {len(train[0])} train, {len(val[0])} validation, "
         f"{len(test[0])} test images of shape {train[0].shape[1:]}, {len(class_names)} classes"
     )
-    model = build(
-        cfg["backbone"],
-        len(class_names),
-        input_shape=train[0].shape[1:],
-        image_size=cfg["image_size"],
-        weights=cfg["weights"],
-        augmentation=cfg["augmentation"],
-        dropout=cfg["dropout"],
-        hidden_units=tuple(cfg["hidden_units"]),
-        l2=cfg["l2"],
-    )
-    _log(
-        f"model: {cfg['backbone']} ({cfg['weights'] or 'random init'}) at "
-        f"{model.get_layer(index=0).output.shape[1]}x{train[0].shape[1]} input, "
-        f"{cfg['image_size']} px backbone; phases {cfg['epochs'][0]} + {cfg['epochs'][1]} epochs"
-    )
+    if cfg["from_run"]:
+        model = warm_start(cfg["from_run"], class_names, reinit_head=cfg["reinit_head"])
+        _log(
+            f"warm start from {cfg['from_run']}"
+            + (" with a new head" if cfg["reinit_head"] else "")
+        )
+    else:
+        model = _build(cfg, train, class_names)
     history = fine_tune(
         model,
         train,

@@ -1,0 +1,77 @@
+"""Warm start: continue fine-tuning an earlier run's model on new or more data."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+
+from kerasft.builder.heads import HEAD_PREFIX, head_layers
+from kerasft.errors import KerasftError
+from kerasft.training.tasks import infer_task
+
+
+def _run_files(source) -> tuple[Path, list[str] | None]:
+    path = Path(source)
+    model_path = path / "model.keras" if path.is_dir() else path
+    if not model_path.exists():
+        raise KerasftError(
+            f"Cannot warm-start from {os.fspath(source)!r}: no {model_path.name} there. Pass a "
+            "run directory of `kerasft fit` or a .keras file."
+        )
+    metrics = model_path.parent / "metrics.json"
+    names = json.loads(metrics.read_text()).get("class_names") if metrics.exists() else None
+    return model_path, names
+
+
+def replace_head(model: keras.Model, num_classes: int, **head_kwargs) -> keras.Model:
+    """The same model up to its head, with a freshly initialised head of `num_classes` outputs."""
+    try:
+        features = model.get_layer(f"{HEAD_PREFIX}_pool").input
+    except ValueError:
+        raise KerasftError(
+            "This model has no kerasft head (layers named kft_head_*); build it with kft.build "
+            "to re-initialise its head."
+        ) from None
+    x = features
+    for layer in head_layers(infer_task(model), num_classes, **head_kwargs):
+        x = layer(x)
+    return keras.Model(model.input, x, name=model.name)
+
+
+def warm_start(
+    source: str | os.PathLike,
+    class_names: Sequence[str],
+    *,
+    reinit_head: bool = False,
+) -> keras.Model:
+    """Load an earlier run's model to fine-tune further on data with `class_names`.
+
+    The class set must match the earlier run's (same names, same order), else a clear error
+    says so, unless `reinit_head=True` replaces the head with a new one for `class_names`.
+
+    Example:
+
+    >>> model = kft.training.warm_start.warm_start("runs/fit-20261123-101500", class_names)
+    >>> kft.fine_tune(model, (x_new, y_new), epochs=(0, 2))
+    """
+    model_path, previous = _run_files(source)
+    model = keras.models.load_model(model_path)
+    class_names = list(class_names)
+    if reinit_head:
+        return replace_head(model, len(class_names))
+    if previous is not None and list(previous) != class_names:
+        raise KerasftError(
+            f"The model in {os.fspath(source)!r} was trained on classes {previous}, but this data "
+            f"has {class_names}. Use data with the same classes in the same order, or pass "
+            "reinit_head=True (kerasft fit --set reinit_head=true) to start a new head."
+        )
+    if model.output_shape[-1] != len(class_names) and infer_task(model) == "multiclass":
+        raise KerasftError(
+            f"The model in {os.fspath(source)!r} has {model.output_shape[-1]} outputs but the data "
+            f"has {len(class_names)} classes; pass reinit_head=True to start a new head."
+        )
+    return model
