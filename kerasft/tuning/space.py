@@ -187,6 +187,14 @@ class SearchSpace:
                     f"Search space {name!r}: empty list of choices; give at least one value "
                     f"(e.g. {old.grid()[:2]!r}) or a scalar to fix it."
                 )
+            kinds = {type(v) for v in param.values}
+            if len(kinds) > 1 and not kinds <= {int, float}:
+                raise KerasftError(
+                    f"Search space {name!r}: choices {param.values!r} mix types "
+                    f"({', '.join(sorted(k.__name__ for k in kinds))}); KerasTuner needs one."
+                )
+            if kinds == {int, float}:
+                param.values = [float(v) for v in param.values]
             param.default = param.values[0]
         if param.kind in ("int", "float"):
             if param.min > param.max:

@@ -164,6 +164,12 @@ def tune(
         search.search(train, val, verbose=verbose)
         return search
 
+    from keras_tuner.src.distribute import utils as dist_utils
+
+    worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
+    if worker and promote:
+        raise KerasftError("promote= is not supported in chief/worker mode yet.")
+
     screening = promote > 0
     hypermodel = FineTuneHyperModel(
         space,
@@ -176,6 +182,8 @@ def tune(
         verbose=verbose,
     )
     search = run_search(tuner, hypermodel, project_name, max_trials)
+    if worker:  # the chief holds the oracle and writes the results
+        return TuneResult(project_dir, [], None, None, objective, direction)
     if screening:
         screened = results_module.sort_rows(
             results_module.trial_rows(search.oracle, objective), direction

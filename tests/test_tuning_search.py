@@ -1,0 +1,81 @@
+"""A real tiny sweep: a failing trial is recorded, results/plots/HParams/best exports written."""
+
+import csv
+
+import numpy as np
+import pytest
+import yaml
+
+from kerasft import config
+from kerasft.cli.tune import split_config
+from kerasft.errors import KerasftError
+from kerasft.tuning import SearchSpace, tune
+
+TINY = {
+    "backbone": "mobilenet",
+    "image_size": 32,
+    "head_epochs": 1,
+    "ft_epochs": 0,
+    "batch_size": 16,
+    "augmentation": "none",
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (32, 32, 32, 3)).astype("uint8")
+    return x, np.arange(32) % 2
+
+
+def test_sweep_records_failure_and_exports(data, tmp_path):
+    # "no_such_block" makes that trial fail inside fine_tune; the search must go on.
+    space = SearchSpace(
+        {**TINY, "unfreeze_blocks": ["all", "no_such_block"]}, only=list(TINY) + ["unfreeze_blocks"]
+    )
+    space.set("ft_epochs", 1)
+    result = tune(
+        data,
+        data,
+        space=space,
+        base={"weights": None},
+        tuner="sweep",
+        directory=tmp_path,
+        overwrite=True,
+        export=True,
+    )
+    statuses = sorted(r["status"] for r in result.rows)
+    assert statuses == ["COMPLETED", "FAILED"]
+    failed = next(r for r in result.rows if r["status"] == "FAILED")
+    assert "no_such_block" in failed["reason"]
+    out = result.directory
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["status"] == "COMPLETED" and "unfreeze_blocks" in rows[0]
+    for name in (
+        "results.md",
+        "progress.png",
+        "sweep.md",
+        "sweep_unfreeze_blocks.png",
+        "best_model.keras",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    assert list((out / "hparams").glob("trial_*/events.*"))
+    best = yaml.safe_load((out / "best_config.yaml").read_text())
+    assert set(best) <= set(config.DEFAULTS) and best["unfreeze_blocks"] == "all"
+    config.validate(best)
+
+
+def test_bad_space_fails_before_any_trial(tmp_path, data):
+    with pytest.raises(KerasftError, match="empty list"):
+        tune(data, data, space={"dropout": []}, directory=tmp_path)
+    with pytest.raises(KerasftError, match="tuner"):
+        tune(data, data, tuner="evolution", directory=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_tune_yaml_splits_search_and_fit_keys():
+    search, fit = split_config({"tuner": "sweep", "space": {"lr": [1e-3]}, "dropout": 0.1})
+    assert search == {"tuner": "sweep", "space": {"lr": [1e-3]}} and fit == {"dropout": 0.1}
+    with pytest.raises(KerasftError, match="max_trialz"):
+        split_config({"max_trialz": 3})
