@@ -231,9 +231,14 @@ def test_bad_arguments_fail_before_training(tmp_path):
     extras = TensorBoardExtras(tmp_path, validation_data=(x, y), class_names=["a", "b"])
     with pytest.raises(KerasftError, match="class_names has 2 names but the model predicts 3"):
         model.fit(x, y, epochs=1, verbose=0, callbacks=[extras])
-    flat = TensorBoardExtras(tmp_path, sample_images=np.zeros((4, 64)))
+    with pytest.raises(KerasftError, match=r"sample_images must be a batch of images.*\(4, 64\)"):
+        TensorBoardExtras(tmp_path, sample_images=np.zeros((4, 64)))
+    # A dataset's first batch is checked when training starts, before the first step.
+    flat = tf.data.Dataset.from_tensor_slices(np.zeros((4, 64))).batch(4)
+    extras = TensorBoardExtras(tmp_path, sample_images=flat)
     with pytest.raises(KerasftError, match="sample_images must be a batch of images"):
-        model.fit(x, y, epochs=1, verbose=0, callbacks=[flat])
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[extras])
+    assert model.optimizer.iterations.numpy() == 0
 
 
 def test_over_both_phases_of_kft_fine_tune(tmp_path):

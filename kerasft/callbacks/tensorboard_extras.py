@@ -225,6 +225,12 @@ class TensorBoardExtras(keras.callbacks.Callback):
                     f"TensorBoardExtras: {label} must be an (x, y) tuple or a tf.data.Dataset of "
                     f"(x, y) batches, got {type(data).__name__}."
                 )
+        shape = getattr(sample_images, "shape", None)
+        if shape is not None and len(shape) not in (3, 4):
+            raise KerasftError(
+                f"TensorBoardExtras: sample_images must be a batch of images (N, h, w[, c]), "
+                f"got shape {tuple(shape)}."
+            )
         if augment is not None and not (callable(augment) or isinstance(augment, (list, tuple))):
             raise KerasftError(
                 f"TensorBoardExtras: augment must be a callable or a list of layers, got {augment!r}."
