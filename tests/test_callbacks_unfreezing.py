@@ -92,6 +92,15 @@ def test_unfreezes_on_schedule_and_new_weights_train():
     ]
     assert history.history["unfrozen_blocks"] == [0, 1, 1, 2]
     assert not model.get_layer("bn").trainable
+    # The next fit trains the new set as it is, without a "recompile" warning.
+    import warnings
+
+    from kerasft.training.guard import stale_layers
+
+    assert stale_layers(model) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
 
 
 def test_optimizer_state_of_trained_weights_is_kept():

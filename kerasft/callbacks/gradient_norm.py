@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerasft.errors import KerasftError
 from kerasft.optimizers._inner import inner_optimizer, model_optimizer
 from kerasft.optimizers.gradient_hooks import add_gradient_hook, global_norm, remove_gradient_hook
 
@@ -51,6 +52,11 @@ class GradientNormMonitor(keras.callbacks.Callback):
         return grads
 
     def on_train_begin(self, logs=None):
+        if keras.backend.backend() == "jax":
+            raise KerasftError(
+                "GradientNormMonitor needs the TensorFlow or PyTorch backend: JAX's stateless "
+                "train step cannot write the norm into a variable."
+            )
         self._optimizer = inner_optimizer(model_optimizer(self.model, "GradientNormMonitor"))
         if self._variable is None:
             self._variable = keras.Variable(

@@ -188,6 +188,12 @@ class GradualUnfreezing(keras.callbacks.Callback):
         unfreeze_layers(self.model, layers, self.train_bn)
         add_trainable_variables(self.model.optimizer, self.model.trainable_variables)
         self.model.make_train_function(force=True)
+        if hasattr(self.model, "_compiled_trainable_state"):
+            # What a recompile would record: the train function now trains this set, so
+            # Keras's and kerasft's "changed since compile" warnings must not fire later.
+            self.model._compiled_trainable_state = {
+                layer: layer.trainable for layer in self.model._flatten_layers()
+            }
         if self.lr_factor is not None:
             optimizer = self.model.optimizer
             lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))

@@ -60,6 +60,13 @@ def minimum_over_ten(lrs: np.ndarray, losses: np.ndarray) -> float | None:
     return float(lrs[int(np.argmin(losses))] / 10.0)
 
 
+def _trim(n: int) -> tuple[int, int]:
+    """The slice of an n-point curve that suggestions and plots use."""
+    start = n // 10
+    end = n - 5 if n - start - 5 >= 3 else n
+    return start, end
+
+
 @dataclass
 class LRFinderResult:
     """The range test's curve and suggested learning rates.
@@ -69,7 +76,8 @@ class LRFinderResult:
         losses: the smoothed (EMA, bias-corrected) loss at each step.
         raw_losses: the loss of each batch.
         suggestions: {"steepest": lr, "valley": lr, "minimum": lr}; "valley" is fastai's
-            default pick, "minimum" is the lowest-loss rate / 10.
+            default pick, "minimum" is the lowest-loss rate / 10. As fastai, computed without
+            the first tenth of the curve and its last 5 points.
         stopped_early: the loss diverged before `num_steps`.
     """
 
@@ -82,10 +90,14 @@ class LRFinderResult:
     @classmethod
     def from_curve(cls, lrs, losses, raw_losses, stopped_early=False) -> LRFinderResult:
         lrs, losses = np.asarray(lrs, float), np.asarray(losses, float)
+        start, end = _trim(len(lrs))
+        # As fastai: the first tenth (EMA warm-up noise) and the last 5 points (divergence) say
+        # nothing about a good rate.
+        kept_lrs, kept_losses = lrs[start:end], losses[start:end]
         suggestions = {
-            "steepest": steepest(lrs, losses),
-            "valley": valley(lrs, losses),
-            "minimum": minimum_over_ten(lrs, losses),
+            "steepest": steepest(kept_lrs, kept_losses),
+            "valley": valley(kept_lrs, kept_losses),
+            "minimum": minimum_over_ten(kept_lrs, kept_losses),
         }
         return cls(lrs, losses, np.asarray(raw_losses, float), suggestions, stopped_early)
 
@@ -109,17 +121,25 @@ class LRFinderResult:
         path.write_text(json.dumps(self.to_dict(), indent=2))
         return path
 
-    def plot(self, path: str | Path | None = None, skip_start: int = 0, skip_end: int = 0):
+    def plot(
+        self,
+        path: str | Path | None = None,
+        skip_start: int | None = None,
+        skip_end: int | None = None,
+    ):
         """Loss against learning rate (log scale) with the suggestions marked.
 
+        By default the first tenth and the last 5 points are left out, as for the suggestions.
         Saves a PNG at `path` and returns the path; without `path`, returns the matplotlib
         `Figure`. Uses the Agg canvas directly, so it never touches the global backend.
         """
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        end = len(self.lrs) - skip_end if skip_end else len(self.lrs)
-        lrs, losses = self.lrs[skip_start:end], self.losses[skip_start:end]
+        start, end = _trim(len(self.lrs))
+        start = start if skip_start is None else skip_start
+        end = end if skip_end is None else len(self.lrs) - skip_end
+        lrs, losses = self.lrs[start:end], self.losses[start:end]
         fig = Figure(figsize=(6, 4))
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
@@ -128,12 +148,13 @@ class LRFinderResult:
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss (smoothed)")
         markers = {"steepest": "o", "valley": "s", "minimum": "^"}
-        finite = np.isfinite(self.losses)
+        finite = np.isfinite(losses)
         for name, lr in self.suggestions.items():
             if lr is None or not finite.any():
                 continue
-            idx = int(np.argmin(np.abs(np.log(self.lrs[finite]) - np.log(lr))))
-            ax.plot(lr, self.losses[finite][idx], markers.get(name, "x"), label=f"{name}: {lr:.2e}")
+            # "minimum" is a tenth of a plotted rate: mark it on the curve's left if need be.
+            idx = int(np.argmin(np.abs(np.log(lrs[finite]) - np.log(lr))))
+            ax.plot(lr, losses[finite][idx], markers.get(name, "x"), label=f"{name}: {lr:.2e}")
         if any(v is not None for v in self.suggestions.values()):
             ax.legend()
         ax.set_title("Learning-rate range test")
@@ -345,7 +366,7 @@ def find_lr(
             raise KerasftError(
                 "With a tf.data.Dataset, pass the labels inside it (y must be None)."
             )
-        model.fit(x.repeat(), steps_per_epoch=num_steps, epochs=1, **fit_kwargs)
+        model.fit(x.repeat(), steps_per_epoch=num_steps, epochs=1, shuffle=False, **fit_kwargs)
     elif isinstance(x, keras.utils.PyDataset):
         per_epoch = len(x)
         model.fit(x, epochs=math.ceil(num_steps / max(per_epoch, 1)), **fit_kwargs)
