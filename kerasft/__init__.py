@@ -19,6 +19,9 @@ _EXPORTS = {
     "backbones": "kerasft.backbones",
     "callbacks": "kerasft.callbacks",
     "data": "kerasft.data",
+    "optimizers": "kerasft.optimizers",
+    "schedules": "kerasft.schedules",
+    "tuning": "kerasft.tuning",
     "weights": "kerasft.weights",
     "build": "kerasft.builder:build",
     "get_backbone": "kerasft.builder:get_backbone",
@@ -29,6 +32,15 @@ _EXPORTS = {
     "compile": "kerasft.training.compile:compile",
     "fine_tune": "kerasft.training.fine_tune:fine_tune",
     "RecompileGuard": "kerasft.training.guard:RecompileGuard",
+    "find_lr": "kerasft.callbacks.lr_finder:find_lr",
+    "evaluate": "kerasft.evaluation.evaluate:evaluate",
+    "predict": "kerasft.evaluation.predict:predict",
+    "explain": "kerasft.explain:explain",
+    "ensemble": "kerasft.ensembles:ensemble",
+    "stack": "kerasft.ensembles:stack",
+    "cross_validate": "kerasft.training.cross_validate:cross_validate",
+    "tune": "kerasft.tuning.tune:tune",
+    "SearchSpace": "kerasft.tuning.space:SearchSpace",
 }
 
 __all__ = sorted(_EXPORTS)

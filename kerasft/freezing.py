@@ -42,10 +42,14 @@ def freeze(model: keras.Model) -> keras.Model:
     return model
 
 
+FIXED_PREFIX = "kft_channels"  # the builder's fixed grayscale/RGBA/BGR projection
+
+
 def _restore_fixed_layers(model: keras.Model) -> None:
-    # Preprocessing layers (the frozen channel adapter) must never train.
+    # Everything outside the backbone (a kft head, or a user's own head) trains; only the
+    # builder's fixed channel projection never does.
     for layer in _head_and_input_layers(model):
-        layer.trainable = layer.name.startswith("kft_head")
+        layer.trainable = not layer.name.startswith(FIXED_PREFIX)
 
 
 def _select(model, blocks, from_block, fraction) -> list[str]:

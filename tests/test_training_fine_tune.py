@@ -134,3 +134,21 @@ def test_recompile_guard_warns_when_trainability_changes_after_compile():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         assert not warn_if_stale_compile(model)
+
+
+def test_a_users_own_model_trains_its_own_head(imagenet_mobilenet):
+    # A hand-built functional model around a nested backbone, no kft.build involved.
+    backbone = keras.applications.MobileNet(
+        include_top=False, weights="imagenet", input_shape=(32, 32, 3)
+    )
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = backbone(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(2, activation="softmax", name="my_head")(x)
+    model = keras.Model(inputs, outputs)
+    kft.freeze(model)
+    assert {v.path for v in model.trainable_weights} == {"my_head/kernel", "my_head/bias"}
+    kft.unfreeze(model, blocks=1)
+    paths = {v.path for v in model.trainable_weights}
+    assert {"my_head/kernel", "conv_pw_13/kernel"} <= paths

@@ -130,7 +130,8 @@ def fine_tune(
         else to_dataset(val, model, task, batch_size=batch_size, what="validation")
     )
     user_callbacks = list(callbacks or [])
-    shared = [*run_callbacks(run_dir), RecompileGuard(), *user_callbacks]
+    # Run-dir loggers go last so they record what user callbacks (LR schedules) add to logs.
+    shared = [RecompileGuard(), *user_callbacks, *run_callbacks(run_dir)]
     if cache not in (False, None, "off"):
         from kerasft.training.cached_phases import cached_phase_fns
 
@@ -166,6 +167,7 @@ def fine_tune(
         walls.append(time.perf_counter() - start)
         histories.append(history)
 
+    model._kerasft_total_epochs = head_epochs + ft_epochs  # progress bars span both phases
     freeze(model)
     kft_compile(model, lr, optimizer=optimizer, label_smoothing=label_smoothing)
     if head_epochs:
