@@ -1,7 +1,8 @@
 """`kerasft tune CONFIG`: hyperparameter search from a YAML file.
 
 The YAML holds `kerasft fit` keys (the base configuration) and these search keys:
-space (a mapping of parameter -> spec), tuner, max_trials, objective, direction, directory,
+space (a mapping of parameter -> spec), only (tune just these parameters and those in
+space; the rest keep the fit keys' values), tuner, max_trials, objective, direction, directory,
 project_name, promote, strategy, max_epochs, sweep_points. With --chief / --worker, KerasTuner's
 own distributed mode runs: one chief holds the oracle, workers run trials, all share `directory`.
 """
@@ -17,6 +18,7 @@ from kerasft.errors import ConfigError
 
 SEARCH_KEYS = (
     "space",
+    "only",
     "tuner",
     "max_trials",
     "objective",
@@ -102,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     set_role(args)
     from kerasft.tuning import SearchSpace, tune
 
-    space = SearchSpace(search.pop("space", None))  # bad spaces fail before TF work starts
+    space = SearchSpace(
+        search.pop("space", None), only=search.pop("only", None)
+    )  # bad spaces fail before TF work starts
     result = tune(space=space, base=fit, overwrite=args.overwrite, **search)
     if result.rows:
         best = result.best

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,83 +10,6 @@ import keras
 import keras_tuner as kt
 
 from kerasft.tuning.space import SearchSpace, to_config
-
-
-class PhaseCheckpoint(keras.callbacks.Callback):
-    """Makes a trial resumable: phase 1's result is saved once it ends, and phase 2 is backed
-    up every epoch (Keras `BackupAndRestore`), so a killed trial restarts where it stopped.
-
-    Use it as a callback (phase-2 backups) and wrap phase 1 with `phase1_fn`.
-    """
-
-    def __init__(self, directory: str):
-        super().__init__()
-        self.directory = directory
-        self.backup = keras.callbacks.BackupAndRestore(os.path.join(directory, "phase2_backup"))
-
-    @property
-    def phase1_weights(self) -> str:
-        return os.path.join(self.directory, "phase1.weights.h5")
-
-    @property
-    def phase1_history(self) -> str:
-        return os.path.join(self.directory, "phase1_history.json")
-
-    def phase1_done(self) -> bool:
-        return os.path.exists(self.phase1_history) and os.path.exists(self.phase1_weights)
-
-    def phase1_fn(self, inner=None):
-        """A phase function (see `fine_tune(phase_fns=...)`): reload phase 1's saved result,
-        or run phase 1 (`inner`, else `model.fit`) and save its result."""
-
-        def run(model, train_ds, val_ds, fit_kwargs):
-            if self.phase1_done():
-                model.load_weights(self.phase1_weights)
-                with open(self.phase1_history) as f:
-                    saved = json.load(f)
-                history = keras.callbacks.History()
-                history.set_model(model)
-                history.epoch, history.history = saved["epoch"], saved["history"]
-                history.params = {}
-                return history
-            if inner is not None:
-                history = inner(model, train_ds, val_ds, fit_kwargs)
-            else:
-                history = model.fit(train_ds, validation_data=val_ds, **fit_kwargs)
-            os.makedirs(self.directory, exist_ok=True)
-            model.save_weights(self.phase1_weights)
-            payload = {
-                "epoch": [int(e) for e in history.epoch],
-                "history": {
-                    k: [None if v is None else float(v) for v in vs]
-                    for k, vs in history.history.items()
-                },
-            }
-            with open(self.phase1_history + ".tmp", "w") as f:
-                json.dump(payload, f)
-            os.replace(self.phase1_history + ".tmp", self.phase1_history)
-            return history
-
-        return run
-
-    def set_model(self, model):
-        super().set_model(model)
-        self.backup.set_model(model)
-
-    def _phase2(self) -> bool:
-        return getattr(self.model, "_kerasft_phase", None) == 2
-
-    def on_train_begin(self, logs=None):
-        if self._phase2():
-            self.backup.on_train_begin(logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self._phase2():
-            self.backup.on_epoch_end(epoch, logs)
-
-    def on_train_end(self, logs=None):
-        if self._phase2():
-            self.backup.on_train_end(logs)
 
 
 class FineTuneHyperModel(kt.HyperModel):
@@ -149,10 +71,14 @@ class FineTuneHyperModel(kt.HyperModel):
 
     def build(self, hp) -> keras.Model:
         from kerasft.builder import build
+        from kerasft.tuning.backbones import is_import_path, resolve
 
         cfg = self.config(hp)
+        backbone = cfg["backbone"]
+        if is_import_path(backbone):
+            backbone = resolve(backbone)(image_size=cfg["image_size"] or self.input_shape[0])
         return build(
-            cfg["backbone"],
+            backbone,
             self.num_classes,
             input_shape=self.input_shape,
             image_size=cfg["image_size"],
@@ -177,11 +103,12 @@ class FineTuneHyperModel(kt.HyperModel):
         kwargs.pop("initial_epoch", None)
         all_callbacks = [*(callbacks or []), *kft_callbacks.from_config(cfg["callbacks"])]
         cache = "off" if self.strategy is not None else self.cache
-        phase_fns = None
+        run_dir = None
         if trial_dir is not None:
-            checkpoint = PhaseCheckpoint(os.path.join(trial_dir, "resume"))
-            all_callbacks.append(checkpoint)
-            phase_fns = {1: checkpoint.phase1_fn(_cached_phase1(model, cache, cfg))}
+            # fine_tune's own crash safety: finished phases are skipped on a restart, the
+            # current one resumes from its last epoch, and history.csv keeps every epoch.
+            run_dir = os.path.join(trial_dir, "run")
+            _resume_best_epoch(all_callbacks, run_dir)
         run = dict(
             epochs=tuple(epochs),
             lr=cfg["lr"],
@@ -195,7 +122,7 @@ class FineTuneHyperModel(kt.HyperModel):
             callbacks=all_callbacks,
             verbose=kwargs.pop("verbose", self.verbose),
             cache=cache,
-            phase_fns=phase_fns,
+            run_dir=run_dir,
         )
         if self.strategy is not None:
             with self.strategy.scope():
@@ -203,18 +130,26 @@ class FineTuneHyperModel(kt.HyperModel):
         return _fine_tune_with_cache_fallback(fine_tune, model, train, val, run)
 
 
-def _cached_phase1(model, cache, cfg):
-    """The feature cache's phase-1 function, when the cache is on and installed."""
-    if cache in (False, None, "off"):
-        return None
-    try:
-        from kerasft.training.cached_phases import cached_phase_fns
-    except ModuleNotFoundError:
-        return None
-    fns = cached_phase_fns(
-        model, cache=cache, unfreeze_blocks=cfg["unfreeze_blocks"], seed=cfg["seed"]
-    )
-    return fns.get(1)
+def _resume_best_epoch(callbacks, run_dir) -> None:
+    """On a restarted trial, KerasTuner's best-epoch checkpoint keeps the best epoch from
+    before the restart unless a later epoch beats it (it would otherwise start from scratch
+    and could overwrite a better checkpoint, leaving the exported model inconsistent with the
+    trial's score)."""
+    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+
+    from kerasft.training.resume import history_from_csv
+
+    path = os.path.join(run_dir, "history.csv")
+    if not os.path.exists(path):
+        return
+    history = history_from_csv(path)["history"]
+    for callback in callbacks:
+        if not isinstance(callback, SaveBestEpoch) or not os.path.exists(callback.filepath):
+            continue
+        values = [v for v in history.get(callback.objective.name, []) if v is not None]
+        if values:
+            best = max(values) if callback.objective.direction == "max" else min(values)
+            callback.best_value = best
 
 
 def _fine_tune_with_cache_fallback(fine_tune, model, train, val, run):

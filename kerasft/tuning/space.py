@@ -224,10 +224,13 @@ class SearchSpace:
     def _check_values(self, name: str, values: list) -> None:
         if name == "backbone":
             from kerasft.backbones import registry
+            from kerasft.tuning.backbones import is_import_path, resolve
 
             known = registry.names()
             for v in values:
-                if v not in known:
+                if is_import_path(v):
+                    resolve(v)  # fails now, naming the path, rather than in every trial
+                elif v not in known:
                     raise KerasftError(
                         f"Search space 'backbone': unknown backbone {v!r}."
                         f"{did_you_mean(str(v), known)} See `kerasft backbones`."

@@ -20,6 +20,43 @@ class _TrialDirMixin:
         kwargs["trial_dir"] = self.get_trial_dir(trial.trial_id)
         return super().run_trial(trial, *args, **kwargs)
 
+    def search(self, *args, **kwargs):
+        from keras_tuner.src.distribute import utils as dist_utils
+
+        if not dist_utils.is_chief_oracle():
+            return super().search(*args, **kwargs)
+        if "verbose" in kwargs:
+            self.oracle.verbose = kwargs["verbose"]
+        self.save()
+        serve_oracle(self.oracle)
+
+
+def serve_oracle(oracle, poll_s: float = 0.2) -> None:
+    """The chief's gRPC oracle server, until every worker has stopped.
+
+    KerasTuner's own server polls in 20-second steps once the search is over; this one polls
+    every `poll_s` seconds, so the chief writes the results as soon as the last worker ends.
+    """
+    import os
+    import time
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    server.add_insecure_port(address)
+    server.start()
+    try:
+        while not (servicer.stop_triggered and exit_chief(oracle)):
+            time.sleep(poll_s)
+    finally:
+        server.stop(grace=1)
+
 
 class RandomSearch(_TrialDirMixin, kt.RandomSearch):
     pass
