@@ -115,5 +115,6 @@ def run(args: argparse.Namespace) -> int:
             f"{best['objective'] if best else None}; results in {result.directory}"
         )
     else:
-        print("[kerasft tune] worker finished; the chief writes the results")
+        ran = ", ".join(result.trials_run) or "none"
+        print(f"[kerasft tune] worker finished; it ran trials: {ran}; the chief writes results")
     return 0

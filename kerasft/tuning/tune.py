@@ -24,6 +24,7 @@ class TuneResult:
     objective: str
     direction: str
     sweep: dict = field(default_factory=dict)
+    trials_run: list[str] = field(default_factory=list)
 
     @property
     def best(self) -> dict | None:
@@ -183,7 +184,8 @@ def tune(
     )
     search = run_search(tuner, hypermodel, project_name, max_trials)
     if worker:  # the chief holds the oracle and writes the results
-        return TuneResult(project_dir, [], None, None, objective, direction)
+        ran = list(getattr(search, "trials_run", []))
+        return TuneResult(project_dir, [], None, None, objective, direction, trials_run=ran)
     if screening:
         screened = results_module.sort_rows(
             results_module.trial_rows(search.oracle, objective), direction

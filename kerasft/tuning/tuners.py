@@ -17,6 +17,8 @@ TUNERS = ("random", "grid", "bayesian", "hyperband", "sweep")
 
 class _TrialDirMixin:
     def run_trial(self, trial, *args, **kwargs):
+        # Trials this process ran: a worker's own account of its share of the search.
+        self.__dict__.setdefault("trials_run", []).append(trial.trial_id)
         kwargs["trial_dir"] = self.get_trial_dir(trial.trial_id)
         return super().run_trial(trial, *args, **kwargs)
 
