@@ -71,6 +71,7 @@ def tune(
     sweep_points: int = 3,
     num_classes: int | None = None,
     export: bool = True,
+    callbacks: list | None = None,
     verbose: int | str = 0,
 ) -> TuneResult:
     """Search fine-tuning hyperparameters; each trial runs `kft.fine_tune`'s two phases.
@@ -89,6 +90,8 @@ def tune(
             then run the full two-phase recipe for the `promote` best configurations.
         cache: the feature cache mode of `fine_tune`.
         max_epochs: hyperband's largest budget (epochs of both phases together).
+        callbacks: Keras callbacks for every trial's `fit` calls (KerasTuner copies them
+            per trial).
 
     Returns:
         A `TuneResult`; `directory` holds results.csv/md, progress.png, hparams/ (TensorBoard),
@@ -162,7 +165,7 @@ def tune(
             max_epochs=max_epochs,
             sweep_points=sweep_points,
         )
-        search.search(train, val, verbose=verbose)
+        search.search(train, val, verbose=verbose, callbacks=list(callbacks or []))
         return search
 
     from keras_tuner.src.distribute import utils as dist_utils
