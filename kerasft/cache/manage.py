@@ -1,0 +1,79 @@
+"""List and clear the feature caches on disk (`kerasft cache ls|clear`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from kerasft.cache.store import _MEMORY, default_root
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+
+
+def ls(root: str | os.PathLike | None = None) -> list[dict]:
+    """One dict per cached model key: id, backbone, cut, image size, rows, bytes, last use.
+
+    Example:
+
+    >>> import tempfile
+    >>> ls(tempfile.mkdtemp())
+    []
+    """
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        return []
+    out = []
+    for path in sorted(root.iterdir()):
+        meta = path / "key.json"
+        if not path.is_dir() or not meta.exists():
+            continue
+        try:
+            key = json.loads(meta.read_text())
+        except (OSError, ValueError):
+            key = {}
+        parts = key.get("key", {})
+        entries = [json.loads(p.read_text()) for p in path.glob("*.json") if p.name != "key.json"]
+        used = path / "last_used"
+        out.append(
+            {
+                "id": path.name,
+                "backbone": parts.get("backbone"),
+                "cut": parts.get("cut"),
+                "image_size": parts.get("image_size"),
+                "feature_shape": parts.get("feature_shape"),
+                "dtype": parts.get("dtype"),
+                "views": parts.get("views"),
+                "datasets": len({e.get("dataset") for e in entries}),
+                "rows": sum(e.get("rows", 0) for e in entries),
+                "bytes": _dir_bytes(path),
+                "last_used": (used if used.exists() else meta).stat().st_mtime,
+                "path": str(path),
+            }
+        )
+    return out
+
+
+def clear(
+    root: str | os.PathLike | None = None,
+    *,
+    ids: list[str] | None = None,
+    older_than_days: float | None = None,
+) -> list[dict]:
+    """Delete cached features (all, those whose id starts with one of `ids`, or those
+    unused for `older_than_days`); returns the `ls` rows deleted."""
+    removed = []
+    cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+    for row in ls(root):
+        if ids is not None and not any(row["id"].startswith(i) for i in ids):
+            continue
+        if cutoff is not None and row["last_used"] > cutoff:
+            continue
+        shutil.rmtree(row["path"], ignore_errors=True)
+        _MEMORY.pop(row["id"], None)
+        removed.append(row)
+    return removed

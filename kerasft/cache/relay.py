@@ -1,0 +1,79 @@
+"""`CallbackRelay`: user callbacks see the full model while a cut of it trains."""
+
+from __future__ import annotations
+
+import keras
+
+_HOOKS = (
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_begin",
+    "on_predict_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
+
+
+class CallbackRelay(keras.callbacks.Callback):
+    """Relays every callback event from the model that trains (`runner`) to `callbacks`
+    bound to `model`, and `model.stop_training` back to the runner.
+
+    A checkpoint then saves the full model (raw images in), EarlyStopping restores the full
+    model's weights, and a learning-rate callback reaches the shared optimizer.
+
+    Example:
+
+    >>> import keras
+    >>> full = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> stop = keras.callbacks.EarlyStopping(patience=0)
+    >>> relay = CallbackRelay([stop], model=full, runner=full)
+    >>> stop.model is full
+    True
+    """
+
+    def __init__(self, callbacks, model: keras.Model, runner: keras.Model):
+        super().__init__()
+        self.relayed = keras.callbacks.CallbackList(list(callbacks or []), model=model)
+        self.target = model
+        self.runner = runner
+
+    def set_model(self, model):
+        self._model = model  # the runner; the relayed callbacks keep the full model
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.relayed.set_params(params)
+
+    def _sync(self):
+        if getattr(self.target, "stop_training", False):
+            self.runner.stop_training = True
+
+    def on_train_begin(self, logs=None):
+        self.target.stop_training = False
+        self.relayed.on_train_begin(logs)
+        self._sync()
+
+    def on_train_end(self, logs=None):
+        self.relayed.on_train_end(logs)
+
+    def get_config(self):
+        return {}
+
+
+def _relay(name):
+    def hook(self, *args, **kwargs):
+        getattr(self.relayed, name)(*args, **kwargs)
+        self._sync()
+
+    hook.__name__ = name
+    return hook
+
+
+for _name in _HOOKS:
+    setattr(CallbackRelay, _name, _relay(_name))
