@@ -3,7 +3,7 @@
 The YAML holds `kerasft fit` keys (the base configuration) and these search keys:
 space (a mapping of parameter -> spec), only (tune just these parameters and those in
 space; the rest keep the fit keys' values), tuner, max_trials, objective, direction, directory,
-project_name, promote, strategy, max_epochs, sweep_points. With --chief / --worker, KerasTuner's
+project_name, promote, strategy, max_epochs, sweep_points, isolate (trials per worker process). With --chief / --worker, KerasTuner's
 own distributed mode runs: one chief holds the oracle, workers run trials, all share `directory`.
 """
 
@@ -29,6 +29,7 @@ SEARCH_KEYS = (
     "strategy",
     "max_epochs",
     "sweep_points",
+    "isolate",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ def tune(
     num_classes: int | None = None,
     export: bool = True,
     callbacks: list | None = None,
+    isolate: int | None = None,
     verbose: int | str = 0,
 ) -> TuneResult:
     """Search fine-tuning hyperparameters; each trial runs `kft.fine_tune`'s two phases.
@@ -92,6 +94,9 @@ def tune(
         max_epochs: hyperband's largest budget (epochs of both phases together).
         callbacks: Keras callbacks for every trial's `fit` calls (KerasTuner copies them
             per trial).
+        isolate: run trials in worker processes of this many trials each, so memory stays
+            bounded over long searches (TensorFlow keeps memory of every traced model); needs
+            array data, a strategy given by name, picklable callbacks. See `tuning.isolate`.
 
     Returns:
         A `TuneResult`; `directory` holds results.csv/md, progress.png, hparams/ (TensorBoard),
@@ -121,6 +126,13 @@ def tune(
         raise KerasftError(f"max_trials={max_trials!r} must be a positive integer.")
     if not isinstance(promote, int) or promote < 0:
         raise KerasftError(f"promote={promote!r} must be an integer >= 0.")
+    if isolate is not None and (not isinstance(isolate, int) or isolate < 1):
+        raise KerasftError(f"isolate={isolate!r} must be a positive integer or None.")
+    if isolate and not (strategy is None or isinstance(strategy, str)):
+        raise KerasftError(
+            "isolate= runs trials in other processes: give strategy by name "
+            "('auto', 'mirrored', 'one_device') or None, not a Strategy instance."
+        )
     direction = _direction(objective, direction)
     base_cfg = config_module.resolve(base)
     if not isinstance(space, SearchSpace):
@@ -136,6 +148,10 @@ def tune(
             f"objective={objective!r} needs validation data: pass val=(x, y) or use "
             f"objective={objective[4:]!r}."
         )
+    if isolate:
+        from kerasft.tuning.isolate import check_data
+
+        check_data(train, val)
     x = train[0] if isinstance(train, (tuple, list)) else None
     if num_classes is None:
         if x is None:
@@ -151,20 +167,33 @@ def tune(
     kt_objective = kt.Objective(objective, direction)
 
     def run_search(name, hypermodel, project, trials, configurations=None):
-        search = make_tuner(
-            name,
-            hypermodel,
+        tuner_kwargs = dict(
             objective=kt_objective,
             max_trials=trials,
             directory=os.fspath(directory),
             project_name=project,
-            overwrite=overwrite,
             seed=base_cfg["seed"],
-            distribution_strategy=dist,
             configurations=configurations,
             max_epochs=max_epochs,
             sweep_points=sweep_points,
         )
+        search = make_tuner(
+            name, hypermodel, overwrite=overwrite, distribution_strategy=dist, **tuner_kwargs
+        )
+        if isolate and not dist_utils.has_chief_oracle():
+            from kerasft.tuning.isolate import run_isolated
+
+            portable = copy.copy(hypermodel)
+            portable.strategy = None  # workers resolve the strategy by name themselves
+            spec = dict(
+                hypermodel=portable,
+                strategy=strategy,
+                tuner=name,
+                tuner_kwargs=tuner_kwargs,
+                callbacks=list(callbacks or []),
+            )
+            run_isolated(search, spec, train, val, isolate, verbose=verbose)
+            return search
         search.search(train, val, verbose=verbose, callbacks=list(callbacks or []))
         return search
 

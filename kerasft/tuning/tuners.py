@@ -26,11 +26,28 @@ class _TrialDirMixin:
         from keras_tuner.src.distribute import utils as dist_utils
 
         if not dist_utils.is_chief_oracle():
-            return super().search(*args, **kwargs)
+            try:
+                return super().search(*args, **kwargs)
+            except _ProcessDone:  # an isolated worker ran its share; a fresh one goes on
+                return None
         if "verbose" in kwargs:
             self.oracle.verbose = kwargs["verbose"]
         self.save()
         serve_oracle(self.oracle)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        limit = getattr(self, "trials_per_process", None)
+        if limit:
+            from kerasft.tuning.isolate import record_memory
+
+            record_memory(self.project_dir, self.tuner_id, trial.trial_id)
+            if len(self.trials_run) >= limit:
+                raise _ProcessDone
+
+
+class _ProcessDone(Exception):
+    pass
 
 
 def serve_oracle(oracle, poll_s: float = 0.2) -> None:
@@ -41,18 +58,13 @@ def serve_oracle(oracle, poll_s: float = 0.2) -> None:
     """
     import os
     import time
-    from concurrent import futures
 
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
+    from keras_tuner.src.distribute.oracle_chief import exit_chief
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    from kerasft.tuning.isolate import start_oracle_server
+
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
-    server.add_insecure_port(address)
-    server.start()
+    server, servicer = start_oracle_server(oracle, address)
     try:
         while not (servicer.stop_triggered and exit_chief(oracle)):
             time.sleep(poll_s)

@@ -1,0 +1,186 @@
+"""Trials in recycled worker processes: `kft.tune(isolate=N)`.
+
+TensorFlow keeps some memory of every model it traced, even after
+`keras.backend.clear_session()` (about 10 MB per small trial on CPU), so a long search in
+one process grows without bound. With `isolate=N`, the calling process keeps the oracle and
+serves it on a loopback port (KerasTuner's chief/worker protocol); trials run in a worker
+process (`python -m kerasft.tuning.isolate SPEC`) that exits after N trials and is replaced
+by a fresh one. Memory is then bounded by what N trials need. A worker that dies mid-trial
+(killed, out of memory) loses nothing: its trial is queued again and resumes from its last
+epoch checkpoint in the next worker.
+
+Each worker appends `worker, trial, rss_mb` to `<project>/isolate/memory.csv` after every
+trial, and its output goes to `<project>/isolate/worker_<i>.log`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kerasft.errors import KerasftError
+
+# A run of this many workers failing without finishing a trial stops the search.
+MAX_FAILED_WORKERS = 3
+
+
+def start_oracle_server(oracle, address: str):
+    """Serve `oracle` over gRPC at `address`; returns `(server, servicer)`."""
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(address)
+    server.start()
+    return server, servicer
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def check_data(train, val) -> None:
+    for name, part in (("train", train), ("val", val)):
+        if part is not None and not (isinstance(part, (tuple, list)) and len(part) == 2):
+            raise KerasftError(
+                f"isolate= needs {name} as (images, labels) arrays to hand to worker "
+                f"processes, got {type(part).__name__}; pass arrays or isolate=None."
+            )
+
+
+def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=0) -> None:
+    """Run `tuner`'s search in worker processes of `trials_per_worker` trials each.
+
+    `tuner` is the (non-distributed) tuner whose oracle this process keeps; `spec` holds what
+    a worker needs to build the same tuner: `make_tuner` keyword arguments (picklable).
+    """
+    import numpy as np
+    from keras_tuner.src.engine.oracle import LOCKS
+
+    folder = Path(tuner.project_dir) / "isolate"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"x": np.asarray(train[0]), "y": np.asarray(train[1])}
+    if val is not None:
+        data.update(x_val=np.asarray(val[0]), y_val=np.asarray(val[1]))
+    np.savez(folder / "data.npz", **data)
+    spec = dict(spec, trials_per_worker=int(trials_per_worker), verbose=verbose)
+    try:
+        payload = pickle.dumps(spec)
+    except (pickle.PicklingError, TypeError, AttributeError) as err:
+        raise KerasftError(
+            f"isolate= hands the search to worker processes, but part of it cannot be "
+            f"pickled ({err}); pass a strategy by name and module-level callbacks."
+        ) from None
+    (folder / "spec.pkl").write_bytes(payload)
+
+    oracle = tuner.oracle
+    oracle.verbose = verbose
+    port = _free_port()
+    server, servicer = start_oracle_server(oracle, f"127.0.0.1:{port}")
+    env = {
+        **os.environ,
+        "KERASTUNER_ORACLE_IP": "127.0.0.1",
+        "KERASTUNER_ORACLE_PORT": str(port),
+    }
+    failed_in_a_row, index = 0, len(list(folder.glob("worker_*.log")))
+    try:
+        while not servicer.stop_triggered:
+            tuner_id = f"isolated{index}"
+            log_path = folder / f"worker_{index}.log"
+            done_before = _finished(oracle)
+            with open(log_path, "w") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "kerasft.tuning.isolate", str(folder / "spec.pkl")],
+                    env={**env, "KERASTUNER_TUNER_ID": tuner_id},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                try:
+                    returncode = proc.wait()
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+            with LOCKS[oracle]:
+                oracle.tuner_ids.discard(tuner_id)
+                stranded = oracle.ongoing_trials.pop(tuner_id, None)
+                if stranded is not None:  # the worker died mid-trial: resume it in the next
+                    oracle._retry_queue.append(stranded.trial_id)
+            progressed = _finished(oracle) > done_before
+            failed_in_a_row = 0 if (returncode == 0 or progressed) else failed_in_a_row + 1
+            if failed_in_a_row >= MAX_FAILED_WORKERS:
+                tail = log_path.read_text()[-3000:]
+                raise KerasftError(
+                    f"{MAX_FAILED_WORKERS} trial worker processes in a row failed "
+                    f"(last exit status {returncode}); last log {log_path}:\n{tail}"
+                )
+            index += 1
+        while oracle.ongoing_trials:
+            time.sleep(0.1)
+    finally:
+        server.stop(grace=1)
+    oracle.save()
+
+
+def _finished(oracle) -> int:
+    return sum(1 for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED"))
+
+
+def record_memory(project_dir, tuner_id: str, trial_id: str) -> None:
+    path = Path(project_dir) / "isolate" / "memory.csv"
+    new = not path.exists()
+    with open(path, "a") as f:
+        if new:
+            f.write("worker,trial,rss_mb\n")
+        f.write(f"{tuner_id},{trial_id},{_rss_mb():.1f}\n")
+
+
+def worker_main(spec_path: str) -> int:
+    """A worker process: build the tuner from the spec and run at most N trials."""
+    import numpy as np
+
+    from kerasft.tuning.strategy import resolve_strategy
+    from kerasft.tuning.tuners import make_tuner
+
+    spec = pickle.loads(Path(spec_path).read_bytes())
+    with np.load(Path(spec_path).parent / "data.npz") as data:
+        train = (data["x"], data["y"])
+        val = (data["x_val"], data["y_val"]) if "x_val" in data else None
+    hypermodel = spec["hypermodel"]
+    hypermodel.strategy = resolve_strategy(spec["strategy"])
+    tuner = make_tuner(
+        spec["tuner"],
+        hypermodel,
+        **{**spec["tuner_kwargs"], "overwrite": False},
+        distribution_strategy=hypermodel.strategy,
+    )
+    tuner.trials_per_process = spec["trials_per_worker"]
+    tuner.search(train, val, verbose=spec["verbose"], callbacks=list(spec["callbacks"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main(sys.argv[1]))
