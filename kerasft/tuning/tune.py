@@ -265,7 +265,17 @@ def finish(search, hypermodel, project_dir, objective, direction, export=True, t
         config_module.validate(best_config)
         config_module.dump(best_config, project_dir / "best_config.yaml")
         if export:
+            from kerasft.training.compile import compile as kft_compile
+
             model = search.load_model(best_trial)
+            # Compiled as its last phase left it, so it can be evaluated or trained on at once.
+            last_lr = best_config["ft_lr"] if best_config["epochs"][1] else best_config["lr"]
+            kft_compile(
+                model,
+                last_lr or best_config["lr"] / 10,
+                optimizer=best_config["optimizer"],
+                label_smoothing=best_config["label_smoothing"],
+            )
             best_path = project_dir / "best_model.keras"
             model.save(best_path)
     return TuneResult(project_dir, rows, best_config, best_path, objective, direction, sweep)
