@@ -1,0 +1,163 @@
+"""The main job, end to end: ImageNet MobileNet fine-tuned on Fashion-MNIST in minutes on a CPU.
+
+    python bench/main_job.py                 # the recipe below, full 10,000-image test set
+    python bench/main_job.py --train-samples 5000 --epochs 1 1   # a quick smoke run
+
+Prints one JSON line: test accuracy, wall time end to end (from before TensorFlow is imported
+to the test accuracy, the feature-cache build included), the phases' times and the load.
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+
+# oneDNN must be chosen before TensorFlow is imported (kerasft imports it); see
+# kerasft/speed/cpu.py for the measurements.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The recipe `kerasft fit` runs by default (see README, "The main job"). Keys beyond the
+# usual fine_tune arguments: ft_schedule (the phase-2 learning rate decays to 0 along a
+# cosine, per batch), cache_dtype (storage of cached activations), threads (0: TensorFlow's
+# default, one per core).
+RECIPE = {
+    "backbone": "mobilenet",
+    "weights": "imagenet",
+    "image_size": 64,
+    "train_samples": 55_000,
+    "val_samples": 5_000,
+    "epochs": [5, 4],
+    "lr": 1e-3,
+    "ft_lr": 5e-4,
+    "ft_schedule": "cosine",
+    "unfreeze_blocks": 4,
+    "batch_size": 128,
+    "optimizer": "adam",
+    "label_smoothing": 0.1,
+    "augmentation": None,
+    "cache": "auto",
+    "cache_dtype": "float16",
+    "dropout": 0.2,
+    "seed": 0,
+    "threads": 0,
+}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--train-samples", type=int, default=RECIPE["train_samples"])
+    p.add_argument("--val-samples", type=int, default=RECIPE["val_samples"])
+    p.add_argument("--test-samples", type=int, default=10_000)
+    p.add_argument("--image-size", type=int, default=RECIPE["image_size"])
+    p.add_argument("--epochs", type=int, nargs=2, default=RECIPE["epochs"])
+    p.add_argument("--unfreeze-blocks", type=int, default=RECIPE["unfreeze_blocks"])
+    p.add_argument("--ft-lr", type=float, default=RECIPE["ft_lr"])
+    p.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
+    p.add_argument("--cache", default=RECIPE["cache"])
+    p.add_argument("--cache-dtype", default=RECIPE["cache_dtype"])
+    p.add_argument("--cache-dir", default=None, help="default: a fresh temporary folder")
+    p.add_argument("--threads", type=int, default=RECIPE["threads"])
+    p.add_argument("--seed", type=int, default=RECIPE["seed"])
+    p.add_argument("--verbose", type=int, default=0)
+    return p.parse_args()
+
+
+def main() -> dict:
+    args = parse_args()
+    if args.threads:
+        os.environ["TF_NUM_INTRAOP_THREADS"] = str(args.threads)
+    import tempfile
+
+    import keras
+    import numpy as np
+
+    import kerasft as kft
+    from kerasft.speed.schedules import PhaseCosine
+    from kerasft.training.cached_phases import cached_phase_fns
+
+    keras.utils.set_random_seed(args.seed)
+    (x_all, y_all), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    order = np.random.default_rng(args.seed).permutation(len(x_all))
+    val_idx = order[: args.val_samples]
+    train_idx = order[args.val_samples : args.val_samples + args.train_samples]
+    train = (x_all[train_idx], y_all[train_idx])
+    val = (x_all[val_idx], y_all[val_idx]) if args.val_samples else None
+    x_test, y_test = x_test[: args.test_samples], y_test[: args.test_samples]
+
+    model = kft.build(
+        RECIPE["backbone"],
+        10,
+        input_shape=(28, 28, 1),
+        image_size=args.image_size,
+        weights=RECIPE["weights"],
+        dropout=RECIPE["dropout"],
+    )
+    cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="kerasft-main-job-")
+    fns = cached_phase_fns(
+        model,
+        args.cache,
+        unfreeze_blocks=args.unfreeze_blocks,
+        train=train,
+        val=val,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        cache_dir=cache_dir,
+        dtype=args.cache_dtype,
+        verbose=args.verbose,
+    )
+    setup = time.perf_counter() - START
+    history = kft.fine_tune(
+        model,
+        train,
+        val,
+        epochs=tuple(args.epochs),
+        lr=RECIPE["lr"],
+        ft_lr=args.ft_lr,
+        unfreeze_blocks=args.unfreeze_blocks,
+        optimizer=RECIPE["optimizer"],
+        label_smoothing=RECIPE["label_smoothing"],
+        batch_size=args.batch_size,
+        seed=args.seed,
+        callbacks=[PhaseCosine(phase=2)] if RECIPE["ft_schedule"] == "cosine" else None,
+        verbose=args.verbose,
+        phase_fns=fns,
+    )
+    fitted = time.perf_counter() - START
+    # The full model, raw 28x28 images in: what `model.save` would write.
+    _, test_acc = model.evaluate(
+        x_test, keras.utils.to_categorical(y_test, 10), batch_size=256, verbose=0
+    )
+    wall = time.perf_counter() - START
+    val_acc = history.history.get("val_accuracy", [None])[-1]
+    result = {
+        "bench": "main_job",
+        "test_accuracy": round(float(test_acc), 4),
+        "val_accuracy": None if val_acc is None else round(float(val_acc), 4),
+        "wall_s": round(wall, 1),
+        "setup_s": round(setup, 1),
+        "phase_s": [round(t, 1) for t in history.phase_wall_times],
+        "test_eval_s": round(wall - fitted, 1),
+        "train_samples": len(train[0]),
+        "test_samples": len(x_test),
+        "image_size": args.image_size,
+        "epochs": list(args.epochs),
+        "unfreeze_blocks": args.unfreeze_blocks,
+        "ft_lr": args.ft_lr,
+        "batch_size": args.batch_size,
+        "cache": args.cache,
+        "cache_dtype": args.cache_dtype,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "cpu_s": round(time.process_time(), 1),
+    }
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
