@@ -10,9 +10,10 @@ from kerasft import config
 from kerasft.cli.tune import split_config
 from kerasft.errors import KerasftError
 from kerasft.tuning import SearchSpace, tune
+from kerasft.tuning.backbones import SMALL_CNN
 
 TINY = {
-    "backbone": "mobilenet",
+    "backbone": SMALL_CNN,
     "image_size": 32,
     "head_epochs": 1,
     "ft_epochs": 0,

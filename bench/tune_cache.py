@@ -1,0 +1,142 @@
+"""Head-phase search: kerasft (`kft.tune`, feature cache on) vs plain KerasTuner.
+
+Both search the same head hyperparameters (lr, dropout, hidden units) for the same number of
+trials on the same Fashion-MNIST subset, with a frozen backbone and only the head training.
+Plain KerasTuner runs the frozen backbone on every batch of every epoch of every trial;
+kerasft computes its features once and trains the head on them. Prints one JSON line.
+
+    python bench/tune_cache.py --trials 20 --samples 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+
+import numpy as np
+
+
+def data(samples: int, seed: int = 0):
+    from kerasft.data.keras_datasets import load_arrays
+
+    (x, y), _, _ = load_arrays("fashion_mnist")
+    idx = np.random.default_rng(seed).permutation(len(y))[: samples + samples // 4]
+    x = np.repeat(x[idx][..., None], 3, axis=-1)  # RGB for both sides
+    y = y[idx]
+    return (x[:samples], y[:samples]), (x[samples:], y[samples:])
+
+
+def run_kerasft(train, val, args) -> tuple[float, float]:
+    from kerasft.tuning import SearchSpace, tune
+
+    space = SearchSpace(
+        {"lr": {"min": 1e-4, "max": 1e-2}, "dropout": [0.0, 0.2, 0.4], "hidden_units": [0, 128]},
+        only=["lr", "dropout", "hidden_units"],
+    )
+    base = {
+        "backbone": args.backbone,
+        "weights": args.weights,
+        "image_size": args.image_size,
+        "epochs": [args.epochs, 0],
+        "batch_size": 64,
+        "label_smoothing": 0.0,
+    }
+    start = time.perf_counter()
+    result = tune(
+        train,
+        val,
+        space=space,
+        base=base,
+        tuner="random",
+        max_trials=args.trials,
+        cache="auto",
+        directory=tempfile.mkdtemp(),
+        overwrite=True,
+        export=False,
+    )
+    return time.perf_counter() - start, result.best["objective"]
+
+
+def run_keras_tuner(train, val, args) -> tuple[float, float]:
+    import keras
+    import keras_tuner as kt
+
+    from kerasft.backbones import registry
+
+    spec = registry.get(args.backbone)
+
+    def build(hp):
+        lr = hp.Float("lr", 1e-4, 1e-2, sampling="log")
+        dropout = hp.Choice("dropout", [0.0, 0.2, 0.4])
+        units = hp.Choice("hidden_units", [0, 128])
+        net = spec.create(args.image_size, weights=args.weights)
+        net.trainable = False
+        inputs = keras.Input(train[0].shape[1:])
+        x = keras.layers.Resizing(args.image_size, args.image_size)(inputs)
+        for layer in spec.preprocessing.layers():
+            x = layer(x)
+        x = net(x, training=False)  # the frozen backbone runs on every batch, every epoch
+        x = keras.layers.GlobalAveragePooling2D()(x)
+        x = keras.layers.Dropout(dropout)(x)
+        if units:
+            x = keras.layers.Dense(units, activation="relu")(x)
+        outputs = keras.layers.Dense(10, activation="softmax")(x)
+        model = keras.Model(inputs, outputs)
+        model.compile(
+            keras.optimizers.Adam(lr), "sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        return model
+
+    tuner = kt.RandomSearch(
+        build,
+        objective="val_accuracy",
+        max_trials=args.trials,
+        seed=0,
+        directory=tempfile.mkdtemp(),
+        overwrite=True,
+    )
+    start = time.perf_counter()
+    tuner.search(*train, validation_data=val, epochs=args.epochs, batch_size=64, verbose=0)
+    best = tuner.oracle.get_best_trials(1)[0].score
+    return time.perf_counter() - start, float(best)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--samples", type=int, default=2000, help="training images")
+    parser.add_argument("--epochs", type=int, default=3, help="head epochs per trial")
+    parser.add_argument("--backbone", default="mobilenet")
+    parser.add_argument("--weights", default="imagenet", help="imagenet or none")
+    parser.add_argument("--image-size", type=int, default=96, dest="image_size")
+    args = parser.parse_args()
+    args.weights = None if args.weights.lower() == "none" else args.weights
+    if args.weights == "imagenet" and args.backbone == "mobilenet":
+        from kerasft.weights import import_mobilenet_imagenet
+
+        import_mobilenet_imagenet(verbose=False)  # local files only
+    train, val = data(args.samples)
+    kerasft_s, kerasft_best = run_kerasft(train, val, args)
+    plain_s, plain_best = run_keras_tuner(train, val, args)
+    print(
+        json.dumps(
+            {
+                "trials": args.trials,
+                "samples": args.samples,
+                "epochs": args.epochs,
+                "backbone": args.backbone,
+                "image_size": args.image_size,
+                "kerasft_s": round(kerasft_s, 1),
+                "keras_tuner_s": round(plain_s, 1),
+                "speedup": round(plain_s / kerasft_s, 2),
+                "kerasft_best_val_accuracy": round(kerasft_best, 4),
+                "keras_tuner_best_val_accuracy": round(plain_best, 4),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
