@@ -74,12 +74,15 @@ def test_block_names_follow_the_family_naming():
         "inception_v3": ("mixed0", "mixed10"),
         "vgg16": ("block1", "block5"),
         "convnext_tiny": ("stage_0", "stage_3"),
+        "mobilenet_v3_small": ("block_0", "block_10"),
     }
     for name, (first, last) in expectations.items():
         spec = registry.get(name)
         net = spec.create(max(spec.min_size, 32), weights=None)
         names = list(kft.backbones.block_map(net, spec.blocks))
         assert first in names and last in names, (name, names)
+        # A bare keras.applications model (no registry hint) is recognised by its names.
+        assert list(kft.backbones.block_map(net)) == names, name
         assert names.index(first) < names.index(last)
         keras.backend.clear_session()
 

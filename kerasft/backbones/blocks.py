@@ -137,14 +137,18 @@ def block_map(
     if patterns is None:
         from kerasft.backbones.registry import REGISTRY
 
-        candidates = {spec.blocks for spec in REGISTRY.values()}
-        best, best_cov = None, 0.0
+        spec = REGISTRY.get(getattr(backbone, "_kerasft_backbone", None))
+        if spec is not None:  # built by kft.build in this process: no guessing needed
+            return _map_by_patterns(layers, spec.blocks)
+        # Otherwise the family whose patterns name most weighted layers wins, and among equals
+        # the finer map (MobileNetV3's layers also fit MobileNetV2's `expanded_conv` pattern).
+        candidates = list(dict.fromkeys(spec.blocks for spec in REGISTRY.values()))
+        scored = []
         for candidate in candidates:
             blocks = _map_by_patterns(layers, candidate)
-            cov = _coverage(blocks)
-            if cov > best_cov:
-                best, best_cov = blocks, cov
-        if best is not None and best_cov >= 0.5:
+            scored.append((_coverage(blocks), len(blocks), -len(scored), blocks))
+        coverage, _, _, best = max(scored, key=lambda item: item[:3])
+        if coverage >= 0.5:
             return best
         return _even_split(layers, groups)
     return _map_by_patterns(layers, patterns)

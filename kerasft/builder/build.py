@@ -117,6 +117,7 @@ def build(
         spec = registry.get(backbone)
         size = int(image_size or spec.default_size)
         net = _make_backbone(spec, size, weights)
+        net._kerasft_backbone = spec.name  # lets block_map skip guessing the family
         prep = spec.preprocessing
     net.trainable = False  # phase 1 trains the head only
 

@@ -80,7 +80,11 @@ def history_from_csv(path) -> dict[str, list]:
     epochs = sorted(rows)
     keys = sorted({k for row in rows.values() for k in row})
     history = {
-        key: [float(rows[e][key]) if rows[e].get(key) not in (None, "") else None for e in epochs]
+        # CSVLogger writes "NA" for a key an epoch did not log.
+        key: [
+            float(rows[e][key]) if rows[e].get(key) not in (None, "", "NA") else None
+            for e in epochs
+        ]
         for key in keys
     }
     return {"epoch": epochs, "history": history}
