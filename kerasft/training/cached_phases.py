@@ -74,7 +74,7 @@ class CachedPhases:
         unfreeze_blocks: int | str = 2,
         train=None,
         val=None,
-        batch_size: int = 64,
+        batch_size: int | str = 64,
         seed: int = 0,
         cache_dir: str | os.PathLike | None = None,
         dtype: str = "float16",
@@ -85,7 +85,7 @@ class CachedPhases:
         self.model = model
         self.cache = cache
         self.unfreeze_blocks = unfreeze_blocks
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.seed = seed
         self.cache_dir = cache_dir
         self.dtype = dtype
@@ -127,7 +127,27 @@ class CachedPhases:
             )
         return self._order
 
-    def dataset(self, rows, targets: np.ndarray, shuffle: bool) -> tf.data.Dataset:
+    def phase_batch_size(self, runner: keras.Model, phase: int) -> int:
+        """The batch size of a phase: the one given, or measured for what trains now."""
+        if self.batch_size != "auto":
+            return self.batch_size
+        from kerasft.speed.batch_size import find_batch_size
+
+        found = find_batch_size(runner, start=16, limit=512)
+        self._say(
+            f"kerasft batch size: phase {phase}: {found.batch_size} (best {found.goal}, "
+            f"found in {found.seconds:.0f}s)"
+        )
+        return found.batch_size
+
+    def plain_fit(self, model, train_ds, val_ds, fit_kwargs, phase: int, why: str):
+        self.report[phase] = f"fit ({why})"
+        if self.batch_size == "auto" and all(d is not None for d in model.input_shape[1:]):
+            size = self.phase_batch_size(model, phase)
+            train_ds = train_ds.unbatch().batch(size).prefetch(tf.data.AUTOTUNE)
+        return model.fit(train_ds, validation_data=val_ds, **fit_kwargs)
+
+    def dataset(self, rows, targets: np.ndarray, shuffle: bool, batch_size: int) -> tf.data.Dataset:
         views = self.views
         index = self.order(len(rows)) if shuffle else tf.data.Dataset.range(len(rows))
         rng = np.random.default_rng(self.seed)
@@ -152,7 +172,7 @@ class CachedPhases:
 
         # The shuffle stays inside the dataset Keras iterates, so Keras draws shuffle orders
         # exactly as it does for `fine_tune`'s image pipeline.
-        return index.batch(self.batch_size).map(load).prefetch(tf.data.AUTOTUNE)
+        return index.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
 
     # -- caches --------------------------------------------------------------------------
 
@@ -215,14 +235,14 @@ class CachedPhases:
     def fit(self, model, cut: ModelCut, caches, train_ds, val_ds, fit_kwargs, phase: int):
         rows, targets = self.rows(caches, "train", train_ds)
         if rows is None:
-            self.report[phase] = "fit (cache off)"
-            return model.fit(train_ds, validation_data=val_ds, **fit_kwargs)
+            return self.plain_fit(model, train_ds, val_ds, fit_kwargs, phase, "cache off")
+        runner = cut.suffix
+        batch_size = self.phase_batch_size(runner, phase)
         val_data = None
         if val_ds is not None or self._raw.get("val") is not None:
             val_rows, val_targets = self.rows(caches, "val", val_ds)
-            val_data = self.dataset(val_rows, val_targets, shuffle=False)
-        train_data = self.dataset(rows, targets, shuffle=True)
-        runner = cut.suffix
+            val_data = self.dataset(val_rows, val_targets, False, max(batch_size, 256))
+        train_data = self.dataset(rows, targets, True, batch_size)
         config = dict(model._compile_config.config)
         config["optimizer"] = model.optimizer  # shared: LR callbacks and state reach it
         runner.compile(**config)
@@ -238,8 +258,7 @@ class CachedPhases:
         cut = ModelCut(model)
         sample = self.data("train", train_ds)[0][:4]
         if not self.usable(cut, sample, 1):
-            self.report[1] = "fit (not cacheable)"
-            return model.fit(train_ds, validation_data=val_ds, **fit_kwargs)
+            return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 1, "not cacheable")
         caches = []
         block = self.phase2_block(model, predicted=True)
         if block is not None and self.cache != "off":
@@ -253,13 +272,11 @@ class CachedPhases:
     def phase2(self, model, train_ds, val_ds, fit_kwargs):
         block = self.phase2_block(model, predicted=False)
         if block is None:
-            self.report[2] = "fit (whole backbone trains)"
-            return model.fit(train_ds, validation_data=val_ds, **fit_kwargs)
+            return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 2, "whole backbone trains")
         cut = ModelCut(model, after_block=block)
         sample = self.data("train", train_ds)[0][:4]
         if not self.usable(cut, sample, 2):
-            self.report[2] = "fit (not cacheable)"
-            return model.fit(train_ds, validation_data=val_ds, **fit_kwargs)
+            return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 2, "not cacheable")
         return self.fit(model, cut, [self.feature_cache(cut)], train_ds, val_ds, fit_kwargs, 2)
 
     def phase_fns(self) -> dict[int, PhaseFn]:
@@ -275,7 +292,7 @@ def cached_phase_fns(
     unfreeze_blocks: int | str = 2,
     train=None,
     val=None,
-    batch_size: int = 64,
+    batch_size: int | str = 64,
     seed: int = 0,
     cache_dir: str | os.PathLike | None = None,
     dtype: str = "float16",
@@ -294,7 +311,9 @@ def cached_phase_fns(
         train, val: the `(images, labels)` arrays given to `fine_tune` (recommended: they
             are hashed directly and batches come in `fine_tune`'s order); if None, the
             phases read the datasets `fine_tune` passes them.
-        batch_size, seed: as given to `fine_tune`.
+        batch_size, seed: as given to `fine_tune`. batch_size="auto" measures one for each
+            phase with `kerasft.speed.find_batch_size` (the largest that fits on a GPU, the
+            fastest on a CPU), so phase 2 gets its own once blocks are unfrozen.
         cache_dir: the on-disk cache root (default `~/.cache/kerasft/features`).
         dtype: "float16" (half the memory; the accuracy cost measured nil) or "float32".
         views: >1 caches that many randomly augmented views of each image and trains each
@@ -313,8 +332,8 @@ def cached_phase_fns(
     >>> len(history.epoch)
     2
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise KerasftError(f"batch_size={batch_size!r} must be a positive integer.")
+    if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
+        raise KerasftError(f"batch_size={batch_size!r} must be a positive integer or 'auto'.")
     return CachedPhases(
         model,
         cache,

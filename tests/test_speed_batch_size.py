@@ -1,0 +1,114 @@
+"""Batch-size finder, CPU defaults and the phase cosine schedule."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_cache_equivalence import learnable_data, make_model
+
+import kerasft as kft
+from kerasft.errors import KerasftError
+from kerasft.speed import cpu_defaults
+from kerasft.speed.batch_size import find_batch_size, is_out_of_memory, largest_fitting
+from kerasft.speed.schedules import PhaseCosine
+from kerasft.training.cached_phases import cached_phase_fns
+
+
+@pytest.mark.parametrize("capacity", [1, 7, 8, 100, 256, 300, 1000, 5000])
+def test_largest_fitting_is_exact_and_frugal(capacity):
+    tried = []
+
+    def fits(b):
+        tried.append(b)
+        return b <= capacity
+
+    assert largest_fitting(fits, start=8, limit=4096) == min(capacity, 4096)
+    # Doubling then bisection: logarithmically many trials, never the same size twice.
+    assert len(tried) == len(set(tried)) <= 2 * math.log2(4096) + 2
+
+
+def test_out_of_memory_errors_are_recognised():
+    assert is_out_of_memory(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating"))
+    assert is_out_of_memory(tf.errors.InternalError(None, None, "Failed to allocate memory"))
+    assert not is_out_of_memory(tf.errors.InvalidArgumentError(None, None, "bad shape"))
+    assert not is_out_of_memory(ValueError("x"))
+
+
+def test_throughput_finder_leaves_the_model_untouched():
+    inputs = keras.Input((12,))
+    x = keras.layers.Dense(32)(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Dropout(0.5)(x)
+    model = keras.Model(inputs, keras.layers.Dense(3)(x))
+    before = [v.numpy().copy() for v in model.variables]
+    result = find_batch_size(model, goal="throughput", start=8, limit=64, steps=2)
+    assert result.batch_size in (8, 16, 32, 64) and result.goal == "throughput"
+    assert set(result.throughput) <= {8, 16, 32, 64} and all(
+        t > 0 for t in result.throughput.values()
+    )
+    assert int(result) == result.batch_size
+    for b, a in zip(before, model.variables):  # weights, BN statistics and dropout seeds
+        np.testing.assert_array_equal(b, a.numpy())
+
+
+def test_finder_refuses_bad_arguments():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(KerasftError, match="goal"):
+        find_batch_size(model, goal="fastest")
+    with pytest.raises(KerasftError, match="start"):
+        find_batch_size(model, start=64, limit=8)
+    free = keras.Sequential([keras.Input((None, 4)), keras.layers.Dense(1)])
+    with pytest.raises(KerasftError, match="fixed input shape"):
+        find_batch_size(free)
+
+
+def test_auto_batch_size_is_measured_per_phase(capsys):
+    x, y = learnable_data(64)
+    model = make_model()
+    fns = cached_phase_fns(model, "memory", train=(x, y), batch_size="auto")
+    history = kft.fine_tune(model, (x, y), epochs=(1, 1), batch_size=16, verbose=0, phase_fns=fns)
+    out = capsys.readouterr().out
+    assert "phase 1:" in out and "phase 2:" in out and len(history.epoch) == 2
+
+
+def test_phase_cosine_decays_only_its_phase():
+    x, y = learnable_data(64)
+    model = make_model()
+    seen = []
+    spy = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda b, logs: seen.append(
+            (model._kerasft_phase, float(model.optimizer.learning_rate))
+        )
+    )
+    kft.fine_tune(
+        model,
+        (x, y),
+        epochs=(1, 2),
+        batch_size=16,
+        lr=1e-2,
+        ft_lr=1e-3,
+        verbose=0,
+        callbacks=[PhaseCosine(phase=2), spy],
+    )
+    head = [lr for phase, lr in seen if phase == 1]
+    tail = [lr for phase, lr in seen if phase == 2]
+    assert head == pytest.approx([1e-2] * len(head))
+    # LambdaCallback runs after PhaseCosine: it sees the scheduled rate of each batch.
+    assert tail[0] == pytest.approx(1e-3) and tail[-1] < 0.05e-3
+    assert all(a >= b for a, b in zip(tail, tail[1:]))
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)  # restored
+
+
+def test_cpu_defaults(monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    # TensorFlow is already running in the test process: too late, and it says so.
+    with pytest.warns(UserWarning, match="before importing tensorflow"):
+        settings = cpu_defaults()
+    assert settings["TF_ENABLE_ONEDNN_OPTS"] == "0"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    assert cpu_defaults()["TF_ENABLE_ONEDNN_OPTS"] == os.environ["TF_ENABLE_ONEDNN_OPTS"]
