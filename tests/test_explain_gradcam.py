@@ -121,3 +121,18 @@ def test_binary_model_classes_and_overlay(trained):
     # Hot regions turn red-ish: where the heatmap is 1 the red channel is high.
     hot = np.unravel_index(np.argmax(pos[0]), pos[0].shape)
     assert blended[0][hot][0] >= 0.45 * 255 * 0.5
+
+
+def test_ensemble_is_explained_by_its_members(trained, tmp_path):
+    from kerasft.ensembles import ensemble
+
+    trained.save(tmp_path / "a.keras")
+    twin = keras.models.load_model(tmp_path / "a.keras")  # same weights, distinct variables
+    combined = ensemble([trained, twin])
+    x, corners = square_images(6, np.random.default_rng(4), np.ones(6, bool))
+    explainer = GradCAM(combined)
+    assert explainer.layer is None and len(explainer.members) == 2
+    assert "tiny_backbone" in explainer.layer_name
+    heat = explainer(x)  # the ensemble's predicted class: the square
+    np.testing.assert_allclose(heat, explain(trained, x, class_index=1), atol=1e-4)
+    assert peak_hits_square(heat, corners, margin=0) >= 0.8

@@ -92,6 +92,6 @@ def run(args) -> int:
         )
         print(f"{path}: predicted {label} ({prob:.2f}) -> {target}")
     (out / "explain.json").write_text(
-        json.dumps({"layer": explainer.layer.name, "images": results}, indent=2)
+        json.dumps({"layer": explainer.layer_name, "images": results}, indent=2)
     )
     return 0

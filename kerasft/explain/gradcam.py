@@ -71,6 +71,9 @@ class GradCAM:
     Call it on a batch of images (what the model takes, e.g. raw 0-255 pixels for `kerasft.build`
     models) to get heatmaps `(N, H, W)` in [0, 1] at the images' size. The score explained is the
     class's pre-softmax/pre-sigmoid logit when the head exposes it.
+
+    An ensemble (`kerasft.ensemble` / `kerasft.stack`: nested member models, no feature map of its
+    own) is explained by the mean of its members' heatmaps for the ensemble's class.
     """
 
     def __init__(self, model, layer: str | None = None):
@@ -81,7 +84,16 @@ class GradCAM:
                 "Grad-CAM needs a functional or Sequential Keras model with exactly one input."
             )
         self.model = model
-        self.layer = self._find_layer(model, layer)
+        self.members: list[GradCAM] = []
+        self.num_outputs = int(model.outputs[0].shape[-1])
+        try:
+            self.layer = self._find_layer(model, layer)
+        except KerasftError:
+            self.members = [] if layer is not None else self._member_explainers(model)
+            if not self.members:
+                raise
+            self.layer = None
+            return
         feature = _outer_output(model, self.layer)
         if feature is None or _rank(feature) != 4:
             raise KerasftError(
@@ -102,7 +114,20 @@ class GradCAM:
             elif head_input is not None:
                 score_source = head_input
         self._grad_model = keras.Model(model.inputs, [feature, score_source])
-        self.num_outputs = int(output.shape[-1])
+
+    @staticmethod
+    def _member_explainers(model) -> list[GradCAM]:
+        import keras
+
+        explainers = []
+        for layer in model.layers:
+            if not isinstance(layer, keras.Model):
+                continue
+            try:
+                explainers.append(GradCAM(layer))
+            except KerasftError:
+                continue
+        return explainers
 
     @staticmethod
     def _find_layer(model, name: str | None):
@@ -136,8 +161,15 @@ class GradCAM:
             "layer with a 4D output); Grad-CAM needs a convolutional network."
         )
 
+    @property
+    def layer_name(self) -> str:
+        """The explained layer, or for an ensemble each member's, joined by commas."""
+        if self.layer is not None:
+            return self.layer.name
+        return ", ".join(f"{m.model.name}/{m.layer_name}" for m in self.members)
+
     def get_config(self) -> dict:
-        return {"layer": self.layer.name}
+        return {"layer": None if self.layer is None else self.layer.name}
 
     def _logits(self, source):
         if self._head_dense is None:
@@ -171,12 +203,29 @@ class GradCAM:
                     f"class_index must lie in [0, {limit - 1}] for this model; got "
                     f"{class_index.min()}..{class_index.max()}."
                 )
+        if self.members:
+            return self._ensemble(images, class_index, batch_size)
         maps = []
         for i in range(0, len(images), batch_size):
             chunk = images[i : i + batch_size]
             idx = None if class_index is None else class_index[i : i + batch_size]
             maps.append(self._batch(chunk, idx))
         return np.concatenate(maps, axis=0)
+
+    def _ensemble(self, images: np.ndarray, class_index, batch_size: int) -> np.ndarray:
+        if class_index is None:
+            probs = np.concatenate(
+                [
+                    np.asarray(self.model.predict_on_batch(images[i : i + batch_size]))
+                    for i in range(0, len(images), batch_size)
+                ]
+            )
+            # Every member explains the ensemble's decision, not its own.
+            class_index = (probs[:, 0] >= 0.5) if self.num_outputs == 1 else probs.argmax(1)
+            class_index = class_index.astype(np.int64)
+        cam = np.mean([m(images, class_index, batch_size) for m in self.members], axis=0)
+        peak = cam.reshape(len(cam), -1).max(axis=1)
+        return np.where(peak[:, None, None] > 0, cam / np.maximum(peak, 1e-12)[:, None, None], 0.0)
 
     def _batch(self, images: np.ndarray, class_index: np.ndarray | None) -> np.ndarray:
         import tensorflow as tf
