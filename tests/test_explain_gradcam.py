@@ -136,3 +136,18 @@ def test_ensemble_is_explained_by_its_members(trained, tmp_path):
     heat = explainer(x)  # the ensemble's predicted class: the square
     np.testing.assert_allclose(heat, explain(trained, x, class_index=1), atol=1e-4)
     assert peak_hits_square(heat, corners, margin=0) >= 0.8
+
+
+def test_kft_explain_stays_callable_after_the_package_is_imported():
+    import kerasft as kft
+    import kerasft.explain.gradcam  # noqa: F401  (what kft.evaluate does for its Grad-CAM grid)
+
+    net = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+    assert kft.explain(net, np.ones((1, 6, 6, 1), "float32")).shape == (1, 6, 6)
