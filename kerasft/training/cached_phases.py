@@ -112,7 +112,8 @@ class CachedPhases:
         if isinstance(raw, (tuple, list)) and len(raw) == 2:
             x, y = _images(raw[0], self.model), _targets(raw[1], self.model, what)
         elif ds is not None:
-            x, y = _from_dataset(ds if raw is None else raw)
+            # fine_tune's own pipeline: its targets are already what the loss expects.
+            x, y = _from_dataset(ds)
         else:
             return None
         self._data[what] = (x, y, row_hashes(x))
@@ -254,8 +255,17 @@ class CachedPhases:
         self.report[phase] = f"cached at {cut.name} {tuple(cut.feature_shape)}"
         return history
 
+    def cut(self, model, phase: int, after_block: str | None = None) -> ModelCut | None:
+        try:
+            return ModelCut(model, after_block=after_block)
+        except KerasftError as err:
+            self._say(f"kerasft cache: phase {phase}: {err} Training without the cache.")
+            return None
+
     def phase1(self, model, train_ds, val_ds, fit_kwargs):
-        cut = ModelCut(model)
+        cut = self.cut(model, 1)
+        if cut is None:
+            return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 1, "no cut")
         sample = self.data("train", train_ds)[0][:4]
         if not self.usable(cut, sample, 1):
             return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 1, "not cacheable")
@@ -264,8 +274,9 @@ class CachedPhases:
         if block is not None and self.cache != "off":
             # Phase 2 will need the activations below its first trainable block: compute
             # them once from images, and phase 1's features from them (a cheap top pass).
-            lower = ModelCut(model, after_block=block)
-            caches.append(self.feature_cache(lower))
+            lower = self.cut(model, 1, after_block=block)
+            if lower is not None:
+                caches.append(self.feature_cache(lower))
         caches.append(self.feature_cache(cut, source=caches[0] if caches else None))
         return self.fit(model, cut, caches, train_ds, val_ds, fit_kwargs, 1)
 
@@ -273,7 +284,9 @@ class CachedPhases:
         block = self.phase2_block(model, predicted=False)
         if block is None:
             return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 2, "whole backbone trains")
-        cut = ModelCut(model, after_block=block)
+        cut = self.cut(model, 2, after_block=block)
+        if cut is None:
+            return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 2, "no cut")
         sample = self.data("train", train_ds)[0][:4]
         if not self.usable(cut, sample, 2):
             return self.plain_fit(model, train_ds, val_ds, fit_kwargs, 2, "not cacheable")
@@ -309,8 +322,10 @@ def cached_phase_fns(
         unfreeze_blocks: what `fine_tune` unfreezes in phase 2; phase 1 then computes the
             phase-2 activations first and derives its own features from them.
         train, val: the `(images, labels)` arrays given to `fine_tune` (recommended: they
-            are hashed directly and batches come in `fine_tune`'s order); if None, the
-            phases read the datasets `fine_tune` passes them.
+            are hashed directly and batches come in `fine_tune`'s order). Otherwise (None or
+            a `tf.data.Dataset`) the phases collect `fine_tune`'s datasets in one pass and
+            reshuffle the collected rows each epoch; random augmentation inside a tf.data
+            pipeline is then frozen at that pass (put it in the model to get `views`).
         batch_size, seed: as given to `fine_tune`. batch_size="auto" measures one for each
             phase with `kerasft.speed.find_batch_size` (the largest that fits on a GPU, the
             fastest on a CPU), so phase 2 gets its own once blocks are unfrozen.
