@@ -24,10 +24,9 @@ def test_thirty_trials_in_recycled_workers_keep_memory_flat(tmp_path):
     }
     parent = psutil.Process()
     before = parent.memory_info().rss
-    # No validation data (objective "accuracy"): half the tracing, twice the trials per second.
     result = tune(
         (x, y),
-        objective="accuracy",
+        (x[:16], y[:16]),
         space=space,
         base=base,
         tuner="random",

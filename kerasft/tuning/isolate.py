@@ -78,7 +78,6 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
     a worker needs to build the same tuner: `make_tuner` keyword arguments (picklable).
     """
     import numpy as np
-    from keras_tuner.src.engine.oracle import LOCKS
 
     folder = Path(tuner.project_dir) / "isolate"
     folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +109,7 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
         while not servicer.stop_triggered:
             tuner_id = f"isolated{index}"
             log_path = folder / f"worker_{index}.log"
-            done_before = _finished(oracle)
+            before = _ended(oracle)
             with open(log_path, "w") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "kerasft.tuning.isolate", str(folder / "spec.pkl")],
@@ -124,18 +123,20 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
                     if proc.poll() is None:
                         proc.kill()
                         proc.wait()
-            with LOCKS[oracle]:
-                oracle.tuner_ids.discard(tuner_id)
-                stranded = oracle.ongoing_trials.pop(tuner_id, None)
-                if stranded is not None:  # the worker died mid-trial: resume it in the next
-                    oracle._retry_queue.append(stranded.trial_id)
-            progressed = _finished(oracle) > done_before
-            failed_in_a_row = 0 if (returncode == 0 or progressed) else failed_in_a_row + 1
+            # No worker is alive, so nothing else touches the oracle now.
+            oracle.tuner_ids.discard(tuner_id)
+            stranded = oracle.ongoing_trials.pop(tuner_id, None)
+            if stranded is not None:  # the worker died mid-trial: resume it in the next
+                oracle._retry_queue.append(stranded.trial_id)
+            completed, ended = _ended(oracle)
+            progressed = completed > before[0] or (returncode == 0 and ended > before[1])
+            failed_in_a_row = 0 if progressed else failed_in_a_row + 1
             if failed_in_a_row >= MAX_FAILED_WORKERS:
                 tail = log_path.read_text()[-3000:]
                 raise KerasftError(
-                    f"{MAX_FAILED_WORKERS} trial worker processes in a row failed "
-                    f"(last exit status {returncode}); last log {log_path}:\n{tail}"
+                    f"{MAX_FAILED_WORKERS} trial worker processes in a row failed without "
+                    f"completing a trial (last exit status {returncode}); last log "
+                    f"{log_path}:\n{tail}"
                 )
             index += 1
         while oracle.ongoing_trials:
@@ -145,8 +146,11 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
     oracle.save()
 
 
-def _finished(oracle) -> int:
-    return sum(1 for t in oracle.trials.values() if t.status in ("COMPLETED", "FAILED"))
+def _ended(oracle) -> tuple[int, int]:
+    """(completed, completed or failed) trials."""
+    statuses = [t.status for t in oracle.trials.values()]
+    completed = statuses.count("COMPLETED")
+    return completed, completed + statuses.count("FAILED")
 
 
 def record_memory(project_dir, tuner_id: str, trial_id: str) -> None:
