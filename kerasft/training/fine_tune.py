@@ -135,10 +135,18 @@ def fine_tune(
     if cache not in (False, None, "off"):
         from kerasft.training.cached_phases import cached_phase_fns
 
-        phase_fns = {
-            **cached_phase_fns(model, cache=cache, unfreeze_blocks=unfreeze_blocks, seed=seed),
-            **(phase_fns or {}),
-        }
+        cached = cached_phase_fns(
+            model,
+            cache=cache,
+            unfreeze_blocks=unfreeze_blocks,
+            # Arrays are hashed directly for the cache key; datasets are collected in one pass.
+            train=train if isinstance(train, (tuple, list)) else None,
+            val=val if isinstance(val, (tuple, list)) else None,
+            batch_size=batch_size,
+            seed=seed,
+            verbose=0 if verbose == 0 else 1,
+        )
+        phase_fns = {**cached, **(phase_fns or {})}
     phase_fns = phase_fns or {}
     histories, walls = [], []
 
