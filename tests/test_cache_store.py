@@ -130,3 +130,28 @@ def test_cli_ls_and_clear(tmp_path, capsys):
     assert cli(["cache", "clear", store.digest[:6], "--dir", str(tmp_path)]) == 0
     assert "Removed 1 cache(s)" in capsys.readouterr().out
     assert ls(tmp_path) == [] and clear(tmp_path) == []
+
+
+def test_prune_drops_least_recently_used(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from kerasft.cache import prune
+
+    stores = []
+    for i in range(3):
+        store = FeatureStore({"n": i}, root=tmp_path)
+        store.add(
+            row_hashes(np.full((4, 2), i, "uint8") + np.arange(4)[:, None]),
+            np.zeros((4, 1000), "float32"),
+        )
+        stamp = store.dir / "last_used"
+        os.utime(stamp, (time.time() - 100 * (3 - i),) * 2)  # store 0 is the oldest
+        stores.append(store)
+    size = ls(tmp_path)[0]["bytes"]
+    removed = prune(tmp_path, limit=2 * size + 10)
+    assert [r["id"] for r in removed] == [stores[0].digest]
+    # The budget also applies on every write: a tiny one keeps only the cache just written.
+    monkeypatch.setenv("KERASFT_CACHE_MAX_GB", str(1e-9))
+    stores[1].add(row_hashes(np.full((1, 2), 9, "uint8")), np.zeros((1, 1000), "float32"))
+    assert [r["id"] for r in ls(tmp_path)] == [stores[1].digest]

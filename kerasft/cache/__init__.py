@@ -7,7 +7,7 @@
 from kerasft.cache.budget import choose_mode, estimate_bytes
 from kerasft.cache.cut import ModelCut
 from kerasft.cache.feature_cache import FeatureCache
-from kerasft.cache.manage import clear, ls
+from kerasft.cache.manage import clear, ls, prune
 from kerasft.cache.rows import FeatureRows
 from kerasft.cache.store import FeatureStore, default_root
 
@@ -21,4 +21,5 @@ __all__ = [
     "default_root",
     "estimate_bytes",
     "ls",
+    "prune",
 ]

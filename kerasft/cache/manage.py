@@ -77,3 +77,32 @@ def clear(
         _MEMORY.pop(row["id"], None)
         removed.append(row)
     return removed
+
+
+def max_bytes() -> int:
+    """The disk budget of all feature caches: `$KERASFT_CACHE_MAX_GB` (default 20) GB."""
+    try:
+        return int(float(os.environ.get("KERASFT_CACHE_MAX_GB", "20")) * (1 << 30))
+    except ValueError:
+        return 20 << 30
+
+
+def prune(
+    root: str | os.PathLike | None = None, limit: int | None = None, keep: tuple[str, ...] = ()
+) -> list[dict]:
+    """Delete the least recently used caches until all of them fit in `limit` bytes
+    (default `max_bytes()`); caches named in `keep` stay. Returns the deleted rows."""
+    limit = max_bytes() if limit is None else limit
+    rows = sorted(ls(root), key=lambda r: r["last_used"])
+    total = sum(r["bytes"] for r in rows)
+    removed = []
+    for row in rows:
+        if total <= limit:
+            break
+        if row["id"] in keep:
+            continue
+        shutil.rmtree(row["path"], ignore_errors=True)
+        _MEMORY.pop(row["id"], None)
+        total -= row["bytes"]
+        removed.append(row)
+    return removed

@@ -147,6 +147,9 @@ class FeatureStore:
             nbytes = (self.dir / f"{entry}.npy").stat().st_size
             _write_json(self.dir / f"{entry}.json", {"rows": len(hashes), "bytes": nbytes, **info})
             self._touch()
+            from kerasft.cache.manage import prune
+
+            prune(self.root, keep=(self.digest,))  # least recently used caches go first
             if self.in_memory:
                 loaded = np.load(self.dir / f"{entry}.npy")
                 _MEMORY.setdefault(self.digest, {})[entry] = (hashes, loaded)
