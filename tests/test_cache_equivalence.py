@@ -90,9 +90,11 @@ def test_head_phase_through_cache_equals_frozen_backbone(data):
     assert max_weight_diff(plain, cached) < 1e-5
 
 
-def test_partial_cache_phase2_equals_full_forward(data):
-    plain, h_plain = train(data, cached=False, epochs=(1, 2), unfreeze_blocks=2)
-    cached, h_cached = train(data, cached=True, epochs=(1, 2), unfreeze_blocks=2)
+@pytest.mark.parametrize("train_bn", [False, True])
+def test_partial_cache_phase2_equals_full_forward(data, train_bn):
+    # train_bn=True: the unfrozen blocks' BatchNorm trains, batch statistics included.
+    plain, h_plain = train(data, False, epochs=(1, 2), unfreeze_blocks=2, train_bn=train_bn)
+    cached, h_cached = train(data, True, epochs=(1, 2), unfreeze_blocks=2, train_bn=train_bn)
     assert kft.trainable_blocks(cached) == ["block3", "block4"]
     np.testing.assert_allclose(h_cached.history["loss"], h_plain.history["loss"], rtol=1e-4)
     assert max_weight_diff(plain, cached) < 1e-4
