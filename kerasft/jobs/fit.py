@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,29 @@ def _log(message: str) -> None:
     print(f"[kerasft fit] {message}", flush=True)
 
 
-def _user_callbacks(specs: list) -> list[keras.callbacks.Callback]:
-    if not specs:
-        return []
-    from kerasft import callbacks
+def _verbosity(verbose):
+    # Keras's "auto" draws a progress bar even into a log file; one line per epoch reads better.
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return verbose
 
-    return callbacks.from_config(specs)
+
+def _callbacks(cfg: dict[str, Any]) -> list[keras.callbacks.Callback]:
+    found = []
+    if cfg["ft_schedule"] == "cosine":
+        from kerasft.speed.schedules import PhaseCosine
+
+        found.append(PhaseCosine(phase=2))
+    elif cfg["ft_schedule"] is not None:
+        raise KerasftError(
+            f"ft_schedule={cfg['ft_schedule']!r}: use 'cosine' or null (constant ft_lr); other "
+            "schedules go in `callbacks:` (e.g. {name: one_cycle, max_lr: 0.001})."
+        )
+    if cfg["callbacks"]:
+        from kerasft import callbacks
+
+        found.extend(callbacks.from_config(cfg["callbacks"]))
+    return found
 
 
 def _build(cfg: dict[str, Any], train, class_names: list[str]) -> keras.Model:
@@ -103,9 +121,9 @@ def run(config: dict[str, Any] | None = None) -> Path:
         label_smoothing=cfg["label_smoothing"],
         batch_size=cfg["batch_size"],
         seed=cfg["seed"],
-        callbacks=_user_callbacks(cfg["callbacks"]),
+        callbacks=_callbacks(cfg),
         run_dir=run_dir,
-        verbose=cfg["verbose"],
+        verbose=_verbosity(cfg["verbose"]),
         cache=cfg["cache"],
     )
     model.save(run_dir / "model.keras")
