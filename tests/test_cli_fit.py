@@ -19,7 +19,19 @@ def test_fit_on_a_tiny_subset_writes_a_complete_run_dir(
     tmp_path, fashion_mnist, imagenet_mobilenet, capsys
 ):
     config = tmp_path / "job.yaml"
-    config.write_text(yaml.safe_dump({"train_samples": 200, "val_samples": 50, "batch_size": 20}))
+    config.write_text(
+        yaml.safe_dump(
+            # A tiny budget: keep phase 2 small so 200 images give a clear signal.
+            {
+                "train_samples": 200,
+                "val_samples": 50,
+                "batch_size": 20,
+                "unfreeze_blocks": 2,
+                "ft_lr": 1e-4,
+                "ft_schedule": None,
+            }
+        )
+    )
     run_dir = tmp_path / "run"
     code = main(
         [
