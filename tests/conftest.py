@@ -5,10 +5,30 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# As kerasft sets it on import; set here too so TensorFlow sees the same value in this process
+# and in subprocesses that import only Keras (numerics differ slightly with oneDNN on/off).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+
+
+def _isolated_kerasft_cache() -> None:
+    # Feature caches persist across runs by design; tests that check what gets computed must
+    # not see a previous session's entries. Downloaded sdists stay shared (no network in tests).
+    from kerasft.paths import kerasft_cache_dir
+
+    real = kerasft_cache_dir()
+    fresh = Path(tempfile.mkdtemp(prefix="kerasft-test-cache-"))
+    if (real / "sdists").is_dir():
+        (fresh / "sdists").symlink_to(real / "sdists", target_is_directory=True)
+    os.environ["KERASFT_CACHE"] = str(fresh)
+
+
+_isolated_kerasft_cache()
 
 _real_connect = socket.socket.connect
 

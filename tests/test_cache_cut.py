@@ -108,6 +108,9 @@ def test_early_stopping_stops_the_cached_run():
 def test_dataset_input_is_cached_with_fine_tune_targets(capsys):
     import tensorflow as tf
 
+    from kerasft.cache.store import _MEMORY
+
+    _MEMORY.clear()  # other tests cached the same seeded data and model in this process
     x, y = learnable_data(48)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
     plain = make_model()

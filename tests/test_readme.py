@@ -41,7 +41,9 @@ def test_kerasft_commands_parse(command, capsys):
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c.startswith("make ")])
 def test_make_targets_exist(command):
     target = command.split()[1]
-    result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", target], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
     if target == "demo":
         assert result.stdout.strip().splitlines()[-1].endswith("kerasft fit")
