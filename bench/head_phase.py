@@ -56,6 +56,7 @@ def main() -> dict:
         model.fit(
             batches.prefetch(tf.data.AUTOTUNE),
             epochs=args.epochs,
+            shuffle=False,
             validation_data=(xv[..., None], c.one_hot(yv)),
             verbose=args.verbose,
         )
