@@ -64,3 +64,14 @@ def imagenet_mobilenet():
     from kerasft.weights import import_mobilenet_imagenet
 
     return import_mobilenet_imagenet(verbose=False)
+
+
+@pytest.fixture(autouse=True)
+def _empty_in_process_feature_cache():
+    """Each test starts without features another test cached in this process."""
+    import sys
+
+    store = sys.modules.get("kerasft.cache.store")
+    if store is not None:
+        store._MEMORY.clear()
+    yield
