@@ -57,6 +57,12 @@ class CallbackRelay(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.target.stop_training = False
         self.relayed.on_train_begin(logs)
+        # BackupAndRestore (bound to the full model) sets the epoch to resume from on the
+        # model it restored; the runner is the one whose `fit` loop reads it.
+        resume = getattr(self.target, "_initial_epoch", None)
+        if resume is not None:
+            self.runner._initial_epoch = resume
+            self.target._initial_epoch = None
         self._sync()
 
     def on_train_end(self, logs=None):

@@ -138,7 +138,8 @@ def fine_tune(
         cached = cached_phase_fns(
             model,
             cache=cache,
-            unfreeze_blocks=unfreeze_blocks,
+            # Without a phase 2 there is no point caching activations for it.
+            unfreeze_blocks=unfreeze_blocks if ft_epochs else 0,
             # Arrays are hashed directly for the cache key; datasets are collected in one pass.
             train=train if isinstance(train, (tuple, list)) else None,
             val=val if isinstance(val, (tuple, list)) else None,
@@ -157,11 +158,18 @@ def fine_tune(
             restore_phase(model, run_dir, phase)
             walls.append(done["wall_time_s"])
             return
-        safety = [PhaseCheckpoint(model, run_dir, phase), backup(run_dir, phase)] if run_dir else []
+        # The backup goes last: an epoch counts as done once every callback (the CSV history
+        # above all) has recorded it, and the phase checkpoint is written before the backup
+        # is deleted at the phase's end.
+        first, last = (
+            ([PhaseCheckpoint(model, run_dir, phase)], [backup(run_dir, phase)])
+            if run_dir
+            else ([], [])
+        )
         kwargs = dict(
             epochs=last_epoch,
             initial_epoch=initial_epoch,
-            callbacks=[*safety, *shared],
+            callbacks=[*first, *shared, *last],
             class_weight=class_weight,
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset

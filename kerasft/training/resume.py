@@ -1,7 +1,7 @@
 """Crash-safe fine-tuning: a killed run, started again on the same run directory, resumes.
 
-Within a phase, Keras's `BackupAndRestore` brings back the last finished epoch (weights,
-optimizer state, epoch counter). Between phases, a finished phase leaves its weights and wall
+Within a phase, `EpochBackup` (Keras's `BackupAndRestore`, its cost held to a share of the
+training time) brings back the last backed-up epoch (weights, optimizer state, epoch counter). Between phases, a finished phase leaves its weights and wall
 time under `run_dir/checkpoints/`, so a restart skips it. The full history is read back from
 `history.csv`, which `CSVLogger` appends to across restarts.
 """
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+
+from kerasft.training.epoch_backup import EpochBackup
 
 
 def _paths(run_dir, phase: int) -> tuple[Path, Path]:
@@ -68,7 +70,7 @@ class PhaseCheckpoint(keras.callbacks.Callback):
 
 
 def backup(run_dir, phase: int) -> keras.callbacks.BackupAndRestore:
-    return keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup", f"phase_{phase}"))
+    return EpochBackup(os.path.join(run_dir, "backup", f"phase_{phase}"))
 
 
 def history_from_csv(path) -> dict[str, list]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -110,10 +109,6 @@ class FineTuneHyperModel(kt.HyperModel):
             # current one resumes from its last epoch, and history.csv keeps every epoch.
             run_dir = os.path.join(trial_dir, "run")
             _resume_best_epoch(all_callbacks, run_dir)
-            if glob.glob(os.path.join(run_dir, "backup", "phase_*")):
-                # A phase was interrupted. The cached phases train a stand-in model that
-                # does not take the epoch BackupAndRestore brings back, so resume uncached.
-                cache = "off"
         run = dict(
             epochs=tuple(epochs),
             lr=cfg["lr"],
