@@ -22,33 +22,12 @@ import os  # noqa: E402
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The recipe `kerasft fit` runs by default (see README, "The main job"). Keys beyond the
-# usual fine_tune arguments: ft_schedule (the phase-2 learning rate decays to 0 along a
-# cosine, per batch), train_bn (BatchNorm of the unfrozen blocks trains too: +1.3 points here),
-# cache_dtype (storage of cached activations), dropout (head), threads (0: TensorFlow's
-# default, one per core).
-RECIPE = {
-    "backbone": "mobilenet",
-    "weights": "imagenet",
-    "image_size": 64,
-    "train_samples": 55_000,
-    "val_samples": 5_000,
-    "epochs": [5, 3],
-    "lr": 1e-3,
-    "ft_lr": 5e-4,
-    "ft_schedule": "cosine",
-    "unfreeze_blocks": 6,
-    "train_bn": True,
-    "batch_size": 128,
-    "optimizer": "adam",
-    "label_smoothing": 0.1,
-    "augmentation": None,
-    "cache": "auto",
-    "cache_dtype": "float16",
-    "dropout": 0.2,
-    "seed": 0,
-    "threads": 0,
-}
+# The recipe `kerasft fit` runs by default (kerasft/config.py; see README, "The main job"),
+# plus two settings of the feature cache and the thread count: cache_dtype (storage of cached
+# activations) and threads (0: TensorFlow's default, one per core).
+from kerasft.config import DEFAULTS  # noqa: E402  (no TensorFlow import: the clock is fair)
+
+RECIPE = {**DEFAULTS, "cache_dtype": "float16", "threads": 0}
 
 
 def parse_args() -> argparse.Namespace:

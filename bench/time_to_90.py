@@ -121,6 +121,7 @@ def main() -> dict:
         lr=RECIPE["lr"],
         ft_lr=RECIPE["ft_lr"],
         unfreeze_blocks=RECIPE["unfreeze_blocks"],
+        train_bn=RECIPE["train_bn"],
         optimizer=RECIPE["optimizer"],
         label_smoothing=RECIPE["label_smoothing"],
         batch_size=args.batch_size,

@@ -24,7 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "ft_lr": 5e-4,
     "ft_schedule": "cosine",
     "unfreeze_blocks": 6,
-    "train_bn": False,
+    "train_bn": True,
     "batch_size": 128,
     "optimizer": "adam",
     "label_smoothing": 0.1,
