@@ -43,7 +43,10 @@ def main() -> dict:
     # Same start, same batches: the baseline's head starts from kerasft's initial head
     # weights and reads the same seeded shuffle fine_tune uses, so any accuracy difference
     # is the cache's, not the luck of the draw.
-    initial_head = build_ours().get_layer("kft_head_output").get_weights()
+    first = build_ours()
+    initial_head = first.get_layer("kft_head_output").get_weights()
+    # ...and drops the same units: its Dropout draws from kerasft's head Dropout's seed.
+    dropout_seed = first.get_layer("kft_head_dropout").seed_generator.state.numpy()
     batches = tf.data.Dataset.from_tensor_slices((x[..., None], c.one_hot(y)))
     batches = batches.shuffle(
         min(len(x), 20_000), seed=args.seed, reshuffle_each_iteration=True
@@ -52,6 +55,7 @@ def main() -> dict:
     with c.Clock() as plain:
         model, _ = c.guide_model(args.image_size, c.weights(args))
         model.layers[-1].set_weights(initial_head)
+        model.layers[-2].seed_generator.state.assign(dropout_seed)
         c.guide_compile(model, args.lr)
         model.fit(
             batches.prefetch(tf.data.AUTOTUNE),
