@@ -136,6 +136,8 @@ def main() -> dict:
         "batch_size": args.batch_size,
         "cache": args.cache,
         "cache_dtype": args.cache_dtype,
+        "target": ">= 90% test accuracy in <= 600 s wall",
+        "passed": bool(test_acc >= 0.9 and wall <= 600),
         "load_avg_1m": round(os.getloadavg()[0], 2),
         "cpu_s": round(time.process_time(), 1),
     }

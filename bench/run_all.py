@@ -1,6 +1,6 @@
 """Run every benchmark, each in its own process, and print a summary (`make bench`).
 
-    python bench/run_all.py            # full sizes (about an hour on a 2-core CPU)
+    python bench/run_all.py            # full sizes (about two hours on a 2-core CPU)
     python bench/run_all.py --quick    # small samples, minutes: checks the plumbing only
     python bench/run_all.py head_phase partial_phase2   # a selection
 
@@ -18,7 +18,15 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["head_phase", "ft_step", "partial_phase2", "time_to_90", "main_job"]
+BENCHMARKS = [
+    "head_phase",
+    "ft_step",
+    "partial_phase2",
+    "time_to_90",
+    "main_job",
+    "tune_cache",
+    "multi_fidelity",
+]
 QUICK = {
     "head_phase": ["--train-samples", "2000", "--val-samples", "500", "--test-samples", "2000"],
     "ft_step": ["--train-samples", "512", "--rounds", "2"],
@@ -36,6 +44,22 @@ QUICK = {
         "2",
     ],
     "main_job": ["--train-samples", "5000", "--val-samples", "500", "--test-samples", "2000"],
+    "tune_cache": ["--trials", "3", "--samples", "500"],
+    "multi_fidelity": [
+        "--screen",
+        "3",
+        "--promote",
+        "1",
+        "--train-samples",
+        "500",
+        "--val-samples",
+        "100",
+        "--test-samples",
+        "500",
+        "--epochs",
+        "1",
+        "1",
+    ],
 }
 
 
