@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable
 
 import keras
@@ -56,9 +57,14 @@ class BackboneSpec:
     ) -> keras.Model:
         """The headless backbone for square `image_size` x `image_size` RGB input."""
         size = image_size or self.default_size
-        return self.constructor(
-            include_top=False,
-            weights=weights,
-            input_shape=(size, size, 3),
-            **self.constructor_kwargs,
-        )
+        with warnings.catch_warnings():
+            # MobileNets warn that sizes other than their four trained ones get the 224 px
+            # weights: a headless backbone is convolutional, and fine-tuning at the size
+            # the user chose is the point.
+            warnings.filterwarnings("ignore", message=".*Weights for input shape")
+            return self.constructor(
+                include_top=False,
+                weights=weights,
+                input_shape=(size, size, 3),
+                **self.constructor_kwargs,
+            )
