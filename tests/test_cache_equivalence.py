@@ -116,39 +116,3 @@ def test_float16_cache_stays_close(data, tmp_path):
     np.testing.assert_allclose(
         again.predict(xv, verbose=0), model.predict(xv, verbose=0), atol=1e-5
     )
-
-
-class Crash(Exception):
-    pass
-
-
-class CrashAt(keras.callbacks.Callback):
-    """Stands in for a SIGKILL: the process dies at the end of epoch `epoch` (before the
-    callbacks after it see that epoch)."""
-
-    def __init__(self, epoch: int):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise Crash
-
-
-def test_interrupted_cached_phase_resumes_from_its_last_epoch(data, tmp_path, monkeypatch):
-    # A backup at every epoch end (kerasft's own skips backups of very short epochs).
-    monkeypatch.setattr(
-        "kerasft.training.resume.EpochBackup",
-        lambda path: keras.callbacks.BackupAndRestore(str(path)),
-        raising=False,
-    )
-    run_dir = tmp_path / "run"
-    with pytest.raises(Crash):
-        train(data, cached=True, epochs=(1, 4), run_dir=run_dir, callbacks=[CrashAt(2)])
-    started = []
-    spy = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: started.append(epoch))
-    model, history = train(data, cached=True, epochs=(1, 4), run_dir=run_dir, callbacks=[spy])
-    # Phase 1 had finished; phase 2 had backed up epoch 1 (0-based) and went on from epoch 2.
-    assert started == [2, 3, 4]
-    assert history.epoch == [0, 1, 2, 3, 4]
-    assert all(v is not None for v in history.history["val_loss"])

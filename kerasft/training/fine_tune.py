@@ -176,10 +176,16 @@ def fine_tune(
         )
         start = time.perf_counter()
         fn = phase_fns.get(phase)
-        if fn is not None:
-            history = fn(model, train_ds, val_ds, kwargs)
-        else:
-            history = model.fit(train_ds, validation_data=val_ds, **kwargs)
+        # BackupAndRestore tells `fit` where to resume through `model._initial_epoch`, which
+        # Keras never clears: a resumed phase 1 would otherwise start phase 2 at its epoch.
+        model._initial_epoch = None
+        try:
+            if fn is not None:
+                history = fn(model, train_ds, val_ds, kwargs)
+            else:
+                history = model.fit(train_ds, validation_data=val_ds, **kwargs)
+        finally:
+            model._initial_epoch = None
         walls.append(time.perf_counter() - start)
         histories.append(history)
 

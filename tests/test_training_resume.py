@@ -1,0 +1,74 @@
+"""A `fine_tune` run that dies mid-phase resumes from its last backed-up epoch, cached or not."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+from test_cache_equivalence import learnable_data, make_model
+
+import kerasft as kft
+from kerasft.training.cached_phases import cached_phase_fns
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashAt(keras.callbacks.Callback):
+    """Stands in for a SIGKILL: the process dies at the end of epoch `epoch`, before the
+    callbacks after it (the CSV history, the backup) see that epoch."""
+
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise Crash
+
+
+@pytest.fixture
+def every_epoch_backed_up(monkeypatch):
+    # kerasft's own backup skips very short epochs; these tiny ones would all be skipped.
+    monkeypatch.setattr(
+        "kerasft.training.resume.EpochBackup",
+        lambda path: keras.callbacks.BackupAndRestore(str(path)),
+    )
+
+
+def run(run_dir, cached: bool, callback, epochs=(3, 3)):
+    (x, y), (xv, yv) = learnable_data(96), learnable_data(32, seed=1)
+    model = make_model()
+    fns = None
+    if cached:
+        fns = cached_phase_fns(
+            model, "memory", train=(x, y), val=(xv, yv), batch_size=16, verbose=0
+        )
+    history = kft.fine_tune(
+        model,
+        (x, y),
+        (xv, yv),
+        epochs=epochs,
+        batch_size=16,
+        verbose=0,
+        run_dir=run_dir,
+        callbacks=[callback],
+        phase_fns=fns,
+    )
+    return model, history
+
+
+@pytest.mark.parametrize("cached", [False, True])
+@pytest.mark.parametrize("crash_epoch", [1, 4])  # in phase 1, in phase 2
+def test_killed_run_resumes_from_its_last_backed_up_epoch(
+    tmp_path, every_epoch_backed_up, cached, crash_epoch
+):
+    with pytest.raises(Crash):
+        run(tmp_path, cached, CrashAt(crash_epoch))
+    started = []
+    spy = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: started.append(epoch))
+    _, history = run(tmp_path, cached, spy)
+    # The crashed epoch is re-run; nothing before it is, nothing after it is skipped.
+    assert started == list(range(crash_epoch, 6))
+    assert history.epoch == list(range(6))
+    assert all(v is not None for v in history.history["val_loss"])
