@@ -1,8 +1,9 @@
 """Crash-safe fine-tuning: a killed run, started again on the same run directory, resumes.
 
 Within a phase, `EpochBackup` (Keras's `BackupAndRestore`, its cost held to a share of the
-training time) brings back the last backed-up epoch (weights, optimizer state, epoch counter). Between phases, a finished phase leaves its weights and wall
-time under `run_dir/checkpoints/`, so a restart skips it. The full history is read back from
+training time) brings back the last backed-up epoch (weights, optimizer state, epoch counter).
+Between phases, a finished phase leaves its weights and wall time under
+`run_dir/checkpoints/`, so a restart skips it. The full history is read back from
 `history.csv`, which `CSVLogger` appends to across restarts.
 """
 
