@@ -87,3 +87,9 @@ def test_fit_refuses_unknown_keys_before_training(tmp_path, capsys):
     assert "'lr' = 'fast' should be float or int" in capsys.readouterr().err
     assert main(["fit", "--backbone", "mobilenet_v9", "--cache", "off"]) == 2
     assert "Unknown backbone 'mobilenet_v9'" in capsys.readouterr().err
+    # An unknown ft_schedule fails before the run directory or the data exist.
+    run_dir = tmp_path / "never"
+    assert main(["fit", "--set", "ft_schedule=linear", "--run-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "ft_schedule='linear'" in err and "'cosine' or null" in err
+    assert not run_dir.exists()

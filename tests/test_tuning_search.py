@@ -80,3 +80,40 @@ def test_tune_yaml_splits_search_and_fit_keys():
     assert search == {"tuner": "sweep", "space": {"lr": [1e-3]}} and fit == {"dropout": 0.1}
     with pytest.raises(KerasftError, match="max_trialz"):
         split_config({"max_trialz": 3})
+
+
+def test_a_trial_runs_the_fit_recipe_of_its_config(data):
+    """ft_schedule, cache and callbacks of the base config reach the trial as `kerasft fit`
+    gives them to fine_tune, so best_config.yaml reproduces the trial."""
+    import keras
+    import keras_tuner as kt
+
+    from kerasft.jobs.recipe import fine_tune_kwargs
+    from kerasft.tuning import FineTuneHyperModel
+
+    base = config.resolve({"weights": None, "ft_schedule": "cosine", "cache": "off", "ft_lr": 1e-3})
+    base["callbacks"] = ["terminate_on_nan"]
+    space = SearchSpace({**TINY, "ft_epochs": 2, "unfreeze_blocks": "all"}, only=list(TINY))
+    hm = FineTuneHyperModel(space, base, num_classes=2, input_shape=(32, 32, 3))
+    hp = kt.HyperParameters()
+    cfg = hm.config(hp)
+    assert cfg["ft_schedule"] == "cosine" and cfg["cache"] == "off"
+    recipe = fine_tune_kwargs(cfg)
+    assert recipe["cache"] == "off" and recipe["epochs"] == (1, 2)
+    assert [type(c).__name__ for c in recipe["callbacks"]][-1] == "TerminateOnNaN"
+
+    seen = []
+    spy = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda b, logs: seen.append(
+            (model._kerasft_phase, float(model.optimizer.learning_rate))
+        )
+    )
+    model = hm.build(hp)
+    history = hm.fit(hp, model, data, data, callbacks=[spy])
+    assert len(history.epoch) == 3
+    tail = [lr for phase, lr in seen if phase == 2]
+    # The cosine of phase 2: from ft_lr down towards 0, never up.
+    assert tail[0] == pytest.approx(1e-3) and tail[-1] < 0.2e-3
+    assert all(a >= b for a, b in zip(tail, tail[1:]))
+    with pytest.raises(KerasftError, match="ft_schedule='linear'"):
+        FineTuneHyperModel(space, {**base, "ft_schedule": "linear"}).fit(hp, model, data)

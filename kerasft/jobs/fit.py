@@ -15,6 +15,7 @@ from kerasft import config as config_module
 from kerasft.builder import build
 from kerasft.errors import KerasftError
 from kerasft.jobs.datasets import job_arrays
+from kerasft.jobs.recipe import fine_tune_kwargs
 from kerasft.jobs.run_dir import new_run_dir, unfinished_run, write_json
 from kerasft.training.fine_tune import fine_tune
 from kerasft.training.warm_start import warm_start
@@ -29,24 +30,6 @@ def _verbosity(verbose):
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
     return verbose
-
-
-def _callbacks(cfg: dict[str, Any]) -> list[keras.callbacks.Callback]:
-    found = []
-    if cfg["ft_schedule"] == "cosine":
-        from kerasft.speed.schedules import PhaseCosine
-
-        found.append(PhaseCosine(phase=2))
-    elif cfg["ft_schedule"] is not None:
-        raise KerasftError(
-            f"ft_schedule={cfg['ft_schedule']!r}: use 'cosine' or null (constant ft_lr); other "
-            "schedules go in `callbacks:` (e.g. {name: one_cycle, max_lr: 0.001})."
-        )
-    if cfg["callbacks"]:
-        from kerasft import callbacks
-
-        found.extend(callbacks.from_config(cfg["callbacks"]))
-    return found
 
 
 def _build(cfg: dict[str, Any], train, class_names: list[str]) -> keras.Model:
@@ -76,6 +59,7 @@ def run(config: dict[str, Any] | None = None) -> Path:
     `history.csv`, `model.keras` and `metrics.json` (test accuracy, per-phase wall times).
     """
     cfg = config_module.resolve(config)
+    recipe = fine_tune_kwargs(cfg)  # a bad ft_schedule or callback fails before any work
     started = time.perf_counter()
     # The same command after a crash (or Ctrl-C) picks up the killed run where it stopped.
     run_dir = Path(cfg["run_dir"]) if cfg["run_dir"] else unfinished_run(cfg) or new_run_dir()
@@ -112,19 +96,9 @@ def run(config: dict[str, Any] | None = None) -> Path:
         model,
         train,
         val if len(val[0]) else None,
-        epochs=tuple(cfg["epochs"]),
-        lr=cfg["lr"],
-        ft_lr=cfg["ft_lr"],
-        unfreeze_blocks=cfg["unfreeze_blocks"],
-        train_bn=cfg["train_bn"],
-        optimizer=cfg["optimizer"],
-        label_smoothing=cfg["label_smoothing"],
-        batch_size=cfg["batch_size"],
-        seed=cfg["seed"],
-        callbacks=_callbacks(cfg),
+        **recipe,
         run_dir=run_dir,
         verbose=_verbosity(cfg["verbose"]),
-        cache=cfg["cache"],
     )
     model.save(run_dir / "model.keras")
 

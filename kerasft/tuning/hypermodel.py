@@ -22,7 +22,8 @@ class FineTuneHyperModel(kt.HyperModel):
         num_classes, input_shape: of the data.
         weights: backbone weights ("imagenet" or None); by default the base config's.
         head_only: multi-fidelity screening: run only the head phase (no unfreezing).
-        cache: feature cache mode passed to `fine_tune`.
+        cache: feature cache mode of `fine_tune`; by default the base config's `cache`
+            ("off" under a strategy either way).
         strategy: a `tf.distribute.Strategy` the trial trains under, or None.
 
     Example:
@@ -44,7 +45,7 @@ class FineTuneHyperModel(kt.HyperModel):
         input_shape: Sequence[int] = (28, 28, 1),
         weights: str | None | bool = False,
         head_only: bool = False,
-        cache: str | bool = "auto",
+        cache: str | bool | None = None,
         strategy=None,
         verbose: int | str = 0,
         name: str | None = None,
@@ -65,6 +66,8 @@ class FineTuneHyperModel(kt.HyperModel):
         values = self.space.define(hp, self.base)
         cfg = to_config(values, self.base)
         cfg["weights"] = self.weights
+        if self.cache is not None:
+            cfg["cache"] = self.cache
         if self.head_only:
             cfg["epochs"] = [cfg["epochs"][0], 0]
         return cfg
@@ -90,40 +93,31 @@ class FineTuneHyperModel(kt.HyperModel):
         )
 
     def fit(self, hp, model, train, val=None, *, callbacks=None, trial_dir=None, **kwargs):
-        from kerasft import callbacks as kft_callbacks
+        from kerasft.jobs.recipe import fine_tune_kwargs
         from kerasft.training.fine_tune import fine_tune
 
-        cfg = self.config(hp)
-        epochs = list(cfg["epochs"])
+        # The same recipe as `kerasft fit` with this config (ft_schedule, cache, callbacks);
+        # only the budget, the run directory and the distribution are the tuner's own.
+        run = fine_tune_kwargs(self.config(hp))
         if "epochs" in kwargs:  # Hyperband's budget: the total epochs of both phases
             budget = int(kwargs.pop("epochs"))
+            epochs = run["epochs"]
             total = max(sum(epochs), 1)
             head = max(1, round(budget * epochs[0] / total)) if epochs[0] else 0
-            epochs = [min(head, budget), max(budget - head, 0) if epochs[1] else 0]
+            run["epochs"] = (min(head, budget), max(budget - head, 0) if epochs[1] else 0)
         kwargs.pop("initial_epoch", None)
-        all_callbacks = [*(callbacks or []), *kft_callbacks.from_config(cfg["callbacks"])]
-        cache = "off" if self.strategy is not None else self.cache
+        # KerasTuner's callbacks (best-epoch checkpoint, the user's) after the recipe's, so
+        # they see the learning rate the schedules log.
+        run["callbacks"] = [*run["callbacks"], *(callbacks or [])]
+        if self.strategy is not None:
+            run["cache"] = "off"
         run_dir = None
         if trial_dir is not None:
             # fine_tune's own crash safety: finished phases are skipped on a restart, the
             # current one resumes from its last epoch, and history.csv keeps every epoch.
             run_dir = os.path.join(trial_dir, "run")
-            _resume_best_epoch(all_callbacks, run_dir)
-        run = dict(
-            epochs=tuple(epochs),
-            lr=cfg["lr"],
-            ft_lr=cfg["ft_lr"],
-            unfreeze_blocks=cfg["unfreeze_blocks"],
-            train_bn=cfg["train_bn"],
-            optimizer=cfg["optimizer"],
-            label_smoothing=cfg["label_smoothing"],
-            batch_size=cfg["batch_size"],
-            seed=cfg["seed"],
-            callbacks=all_callbacks,
-            verbose=kwargs.pop("verbose", self.verbose),
-            cache=cache,
-            run_dir=run_dir,
-        )
+            _resume_best_epoch(run["callbacks"], run_dir)
+        run.update(verbose=kwargs.pop("verbose", self.verbose), run_dir=run_dir)
         if self.strategy is not None:
             with self.strategy.scope():
                 return fine_tune(model, train, val, **run)

@@ -67,7 +67,7 @@ def tune(
     overwrite: bool = False,
     strategy="auto",
     promote: int = 0,
-    cache: str | bool = "auto",
+    cache: str | bool | None = None,
     max_epochs: int = 4,
     sweep_points: int = 3,
     num_classes: int | None = None,
@@ -90,7 +90,7 @@ def tune(
         strategy: "auto", "mirrored", "one_device", None or a `tf.distribute.Strategy`.
         promote: multi-fidelity: screen with the head phase only (cheap, feature-cached),
             then run the full two-phase recipe for the `promote` best configurations.
-        cache: the feature cache mode of `fine_tune`.
+        cache: the feature cache mode of `fine_tune`; by default the base config's `cache`.
         max_epochs: hyperband's largest budget (epochs of both phases together).
         callbacks: Keras callbacks for every trial's `fit` calls (KerasTuner copies them
             per trial).
@@ -113,6 +113,7 @@ def tune(
     import keras_tuner as kt
 
     from kerasft import config as config_module
+    from kerasft.jobs.recipe import fine_tune_kwargs
     from kerasft.tuning import results as results_module
     from kerasft.tuning.hypermodel import FineTuneHyperModel
     from kerasft.tuning.strategy import resolve_strategy
@@ -137,10 +138,11 @@ def tune(
     base_cfg = config_module.resolve(base)
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
-    # Validate the whole space on the base config before any data loads or trial runs.
+    # Validate the whole space and the recipe (ft_schedule, callbacks) on the base config
+    # before any data loads or trial runs.
     for param in space.tuned():
         param.grid(2)
-    to_config(space.defaults(), base_cfg)
+    fine_tune_kwargs(to_config(space.defaults(), base_cfg))
 
     train, val = _data(train, val, base_cfg)
     if val is None and objective.startswith("val_"):
