@@ -60,7 +60,7 @@ def main() -> dict:
     import numpy as np
 
     import kerasft as kft
-    from kerasft.speed.schedules import PhaseCosine
+    from kerasft.callbacks import PhaseCosine
     from kerasft.training.cached_phases import cached_phase_fns
 
     keras.utils.set_random_seed(args.seed)

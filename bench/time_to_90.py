@@ -83,7 +83,7 @@ def main() -> dict:
     import keras
 
     import kerasft as kft
-    from kerasft.speed.schedules import PhaseCosine
+    from kerasft.callbacks import PhaseCosine
     from kerasft.training.cached_phases import cached_phase_fns
 
     train, val, test = c.fashion_mnist(args)

@@ -15,6 +15,7 @@ from kerasft.callbacks.cosine_restarts import CosineRestarts
 from kerasft.callbacks.exponential_decay import ExponentialDecay
 from kerasft.callbacks.lr_schedule_callback import LRScheduleCallback
 from kerasft.callbacks.one_cycle import OneCycle
+from kerasft.callbacks.phase_cosine import PhaseCosine
 from kerasft.callbacks.polynomial_decay import PolynomialDecay
 from kerasft.callbacks.step_decay import StepDecay
 from kerasft.callbacks.warmup import Warmup
@@ -217,7 +218,8 @@ def test_schedule_in_a_model_saves_and_loads(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "cls", [OneCycle, CosineRestarts, Warmup, StepDecay, ExponentialDecay, PolynomialDecay]
+    "cls",
+    [OneCycle, CosineRestarts, Warmup, StepDecay, ExponentialDecay, PolynomialDecay, PhaseCosine],
 )
 def test_callback_configs_round_trip_through_json(cls):
     kwargs = {StepDecay: {"every": 2}, Warmup: {"after": CosineRestarts(first_cycle_epochs=2)}}.get(
@@ -249,3 +251,73 @@ def test_unknown_length_dataset_needs_steps_per_epoch():
     callback = StepDecay(factor=0.5, every=1, steps_per_epoch=4)
     model.fit(data, epochs=2, verbose=0, callbacks=[callback])
     assert callback.learning_rates == pytest.approx([0.1] * 4 + [0.05] * 4)
+
+
+def _half_cosine(base, n, floor=0.0):
+    return [base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * k / n))) for k in range(n)]
+
+
+def test_phase_cosine_on_a_plain_model_decays_each_fit_and_restores():
+    callback = PhaseCosine(phase=None, floor=0.1)
+    model, history, seen = _fit(callback, epochs=2)  # 4 steps an epoch
+    assert seen == pytest.approx(_half_cosine(0.1, 8, floor=0.1), rel=1e-5)
+    assert history.history["learning_rate"] == pytest.approx([seen[3], seen[7]], rel=1e-6)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.1)  # the compiled rate
+    # Only the given phase is scheduled: a model outside kft.fine_tune has none.
+    model, history, seen = _fit(PhaseCosine(phase=2), epochs=2)
+    assert seen == pytest.approx([0.1] * 8)
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.1])
+
+
+@pytest.mark.parametrize("cache", ["off", "memory"])
+def test_phase_cosine_decays_only_phase_two_of_fine_tune(cache, tmp_path):
+    from test_cache_equivalence import learnable_data, make_model
+
+    import kerasft as kft
+
+    x, y = learnable_data(64)
+    model = make_model()
+    seen = []
+    spy = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda b, logs: seen.append(
+            (model._kerasft_phase, float(model.optimizer.learning_rate))
+        )
+    )
+    kft.fine_tune(
+        model,
+        (x, y),
+        epochs=(1, 2),
+        batch_size=16,
+        lr=1e-2,
+        ft_lr=1e-3,
+        verbose=0,
+        cache=cache,
+        run_dir=tmp_path,
+        callbacks=[PhaseCosine(phase=2), spy],
+    )
+    head = [lr for phase, lr in seen if phase == 1]
+    tail = [lr for phase, lr in seen if phase == 2]
+    assert head == pytest.approx([1e-2] * 4)
+    # The spy runs after PhaseCosine: it sees each batch's rate, 4 steps x 2 epochs.
+    assert tail == pytest.approx(_half_cosine(1e-3, 8), rel=1e-5, abs=1e-9)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)  # restored
+    # history.csv appends both phases under one header: the rate is logged in each.
+    rows = list(csv.DictReader((tmp_path / "history.csv").open()))
+    logged = [float(r["learning_rate"]) for r in rows]
+    assert logged == pytest.approx([1e-2, tail[3], tail[7]], rel=1e-5)
+
+
+def test_phase_cosine_bad_arguments_and_unknown_length():
+    import tensorflow as tf
+
+    with pytest.raises(KerasftError, match="phase=3"):
+        PhaseCosine(phase=3)
+    with pytest.raises(KerasftError, match="floor=1.5"):
+        PhaseCosine(floor=1.5)
+    data = tf.data.Dataset.from_tensor_slices((X, Y)).batch(8).filter(lambda x, y: True)
+    model = _model(keras.optimizers.SGD(0.1))
+    with pytest.raises(KerasftError, match="steps_per_epoch"):
+        model.fit(data, epochs=1, verbose=0, callbacks=[PhaseCosine(phase=None)])
+    callback = PhaseCosine(phase=None, steps_per_epoch=4)
+    model.fit(data, epochs=1, verbose=0, callbacks=[callback])
+    assert callback.learning_rates == pytest.approx(_half_cosine(0.1, 4), rel=1e-5)

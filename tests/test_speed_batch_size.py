@@ -1,4 +1,4 @@
-"""Batch-size finder, CPU defaults and the phase cosine schedule."""
+"""Batch-size finder and CPU defaults."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import kerasft as kft
 from kerasft.errors import KerasftError
 from kerasft.speed import cpu_defaults
 from kerasft.speed.batch_size import find_batch_size, is_out_of_memory, largest_fitting
-from kerasft.speed.schedules import PhaseCosine
 from kerasft.training.cached_phases import cached_phase_fns
 
 
@@ -74,34 +73,6 @@ def test_auto_batch_size_is_measured_per_phase(capsys):
     history = kft.fine_tune(model, (x, y), epochs=(1, 1), batch_size=16, verbose=0, phase_fns=fns)
     out = capsys.readouterr().out
     assert "phase 1:" in out and "phase 2:" in out and len(history.epoch) == 2
-
-
-def test_phase_cosine_decays_only_its_phase():
-    x, y = learnable_data(64)
-    model = make_model()
-    seen = []
-    spy = keras.callbacks.LambdaCallback(
-        on_train_batch_begin=lambda b, logs: seen.append(
-            (model._kerasft_phase, float(model.optimizer.learning_rate))
-        )
-    )
-    kft.fine_tune(
-        model,
-        (x, y),
-        epochs=(1, 2),
-        batch_size=16,
-        lr=1e-2,
-        ft_lr=1e-3,
-        verbose=0,
-        callbacks=[PhaseCosine(phase=2), spy],
-    )
-    head = [lr for phase, lr in seen if phase == 1]
-    tail = [lr for phase, lr in seen if phase == 2]
-    assert head == pytest.approx([1e-2] * len(head))
-    # LambdaCallback runs after PhaseCosine: it sees the scheduled rate of each batch.
-    assert tail[0] == pytest.approx(1e-3) and tail[-1] < 0.05e-3
-    assert all(a >= b for a, b in zip(tail, tail[1:]))
-    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)  # restored
 
 
 def test_cpu_defaults(monkeypatch):

@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "StepDecay": "kerasft.callbacks.step_decay:StepDecay",
     "ExponentialDecay": "kerasft.callbacks.exponential_decay:ExponentialDecay",
     "PolynomialDecay": "kerasft.callbacks.polynomial_decay:PolynomialDecay",
+    "PhaseCosine": "kerasft.callbacks.phase_cosine:PhaseCosine",
     "GradientClipping": "kerasft.callbacks.gradient_clipping:GradientClipping",
     "GradientNormMonitor": "kerasft.callbacks.gradient_norm:GradientNormMonitor",
     "GradualUnfreezing": "kerasft.callbacks.gradual_unfreezing:GradualUnfreezing",

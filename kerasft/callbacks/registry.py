@@ -44,6 +44,7 @@ KERASFT_CALLBACKS: dict[str, str] = {
     "step_decay": "kerasft.callbacks.step_decay:StepDecay",
     "exponential_decay": "kerasft.callbacks.exponential_decay:ExponentialDecay",
     "polynomial_decay": "kerasft.callbacks.polynomial_decay:PolynomialDecay",
+    "phase_cosine": "kerasft.callbacks.phase_cosine:PhaseCosine",
     "early_stopping": "kerasft.callbacks.early_stopping:EarlyStopping",
     "gradient_clipping": "kerasft.callbacks.gradient_clipping:GradientClipping",
     "gradient_norm": "kerasft.callbacks.gradient_norm:GradientNormMonitor",

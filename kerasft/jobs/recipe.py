@@ -21,7 +21,7 @@ def ft_schedule_callbacks(ft_schedule: str | None) -> list[keras.callbacks.Callb
         KerasftError: an unknown `ft_schedule`, naming it and the fix.
     """
     if ft_schedule == "cosine":
-        from kerasft.speed.schedules import PhaseCosine
+        from kerasft.callbacks.phase_cosine import PhaseCosine
 
         return [PhaseCosine(phase=2)]
     if ft_schedule is not None:
