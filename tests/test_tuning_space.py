@@ -63,7 +63,28 @@ def test_trial_config_is_a_fit_config():
         "config": {"momentum": 0.8, "weight_decay": 1e-4},
     }
     assert cfg["hidden_units"] == [128] and cfg["epochs"] == [1, 3] and cfg["augmentation"] is None
-    assert cfg["callbacks"][0]["name"] == "sgdr"
+    assert cfg["callbacks"] == [{"name": "phase_cosine", "phase": None}]
+    assert cfg["ft_schedule"] is None  # the tuned schedule replaces the phase-2 cosine
+
+
+def test_base_schedules_are_kept_unless_the_trial_tunes_lr_schedule():
+    base = config.resolve({"callbacks": [{"name": "OneCycle", "max_lr": 1e-3}, "terminate_on_nan"]})
+    # lr_schedule not tuned: the base config's schedules (callbacks and ft_schedule) stay.
+    space = SearchSpace({"dropout": [0.1, 0.3]}, only=["dropout"])
+    values = space.define(kt.HyperParameters(), base)
+    assert "lr_schedule" not in values
+    kept = to_config(values, base)
+    assert kept["callbacks"] == base["callbacks"] and kept["ft_schedule"] == "cosine"
+    # Tuned (or fixed) by the space: it replaces them, whatever their spelling.
+    for schedule, added in [
+        ("step_decay", [{"name": "step_decay", "factor": 0.5, "every": 1}]),
+        ("constant", []),
+    ]:
+        space = SearchSpace({"lr_schedule": schedule}, only=["lr_schedule"])
+        cfg = to_config(space.define(kt.HyperParameters(), base), base)
+        assert cfg["callbacks"] == ["terminate_on_nan", *added]
+        assert cfg["ft_schedule"] is None
+        config.validate(cfg)
 
 
 def test_sweep_moves_one_factor_at_a_time():

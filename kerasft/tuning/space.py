@@ -275,7 +275,9 @@ class SearchSpace:
         values: dict[str, Any] = {}
         for name, param in self.params.items():
             if name in self.dropped:
-                values[name] = _from_base(name, base, param)
+                # An untuned lr_schedule is absent: the base config's schedules stay as they are.
+                if name != "lr_schedule":
+                    values[name] = _from_base(name, base, param)
                 continue
             if param.condition is not None:
                 parent, parent_values = param.condition
@@ -335,7 +337,7 @@ def _from_base(name: str, base: Mapping[str, Any] | None, param: Param):
     if name == "hidden_units":
         units = base.get("hidden_units", [])
         return int(units[0]) if units else 0
-    if name in ("momentum", "weight_decay", "lr_schedule"):
+    if name in ("momentum", "weight_decay"):
         return param.default
     if name == "augmentation":
         return base.get("augmentation") or "none"
@@ -378,26 +380,43 @@ def to_config(values: Mapping[str, Any], base: Mapping[str, Any] | None = None) 
     if values.get("weight_decay"):
         extra["weight_decay"] = float(values["weight_decay"])
     cfg["optimizer"] = {"class_name": name, "config": extra} if extra else name
-    schedule = values.get("lr_schedule", "constant")
-    callbacks = [c for c in cfg["callbacks"] if _callback_name(c) not in _SCHEDULE_CALLBACKS]
-    longest = max(epochs[0], epochs[1], 1)
-    if schedule == "cosine":
-        # One cosine cycle per phase, down to zero (Keras CosineDecay inside the callback).
-        callbacks.append({"name": "sgdr", "first_cycle_epochs": longest, "t_mul": 1.0})
-    elif schedule == "one_cycle":
-        callbacks.append({"name": "one_cycle"})
-    elif schedule == "step_decay":
-        callbacks.append({"name": "step_decay", "factor": 0.5, "every": 1})
-    cfg["callbacks"] = callbacks
+    if "lr_schedule" in values:
+        # The trial's schedule replaces the base config's (callbacks and ft_schedule alike):
+        # two schedules setting the rate at every batch would fight.
+        callbacks = [c for c in cfg["callbacks"] if not _is_schedule(c)]
+        schedule = values["lr_schedule"]
+        if schedule == "cosine":
+            # One cosine per phase, from its compiled rate down to zero.
+            callbacks.append({"name": "phase_cosine", "phase": None})
+        elif schedule == "one_cycle":
+            callbacks.append({"name": "one_cycle"})
+        elif schedule == "step_decay":
+            callbacks.append({"name": "step_decay", "factor": 0.5, "every": 1})
+        cfg["callbacks"] = callbacks
+        cfg["ft_schedule"] = None
     return copy.deepcopy(cfg)
-
-
-_SCHEDULE_CALLBACKS = ("sgdr", "one_cycle", "step_decay")
 
 
 def _callback_name(spec) -> str | None:
     if isinstance(spec, str):
         return spec
     if isinstance(spec, Mapping):
-        return spec.get("name")
+        return spec.get("name", spec.get("class_name"))
     return None
+
+
+def _is_schedule(spec) -> bool:
+    """Whether a `callbacks:` entry is a learning-rate schedule (any spelling of its name)."""
+    import keras
+
+    from kerasft.callbacks import get_class
+    from kerasft.callbacks.lr_schedule_callback import LRScheduleCallback
+
+    name = _callback_name(spec)
+    if not isinstance(name, str):
+        return False
+    try:
+        cls = get_class(name)
+    except KerasftError:
+        return False  # reported with its position when the callbacks are built
+    return issubclass(cls, (LRScheduleCallback, keras.callbacks.LearningRateScheduler))
