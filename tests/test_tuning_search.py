@@ -117,3 +117,19 @@ def test_a_trial_runs_the_fit_recipe_of_its_config(data):
     assert all(a >= b for a, b in zip(tail, tail[1:]))
     with pytest.raises(KerasftError, match="ft_schedule='linear'"):
         FineTuneHyperModel(space, {**base, "ft_schedule": "linear"}).fit(hp, model, data)
+
+
+@pytest.mark.parametrize("tuner_id", ["chief", "worker1"])
+def test_promote_is_refused_in_chief_worker_mode_before_anything_starts(
+    tuner_id, data, tmp_path, monkeypatch
+):
+    # What `kerasft tune --chief/--worker` sets; no oracle server is listening on this port.
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "1")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", tuner_id)
+    role = "chief" if tuner_id == "chief" else "worker"
+    # direction="sideways" is a tripwire: were promote let through, that error (raised later,
+    # still before any server) would show instead of a chief blocking on its oracle server.
+    with pytest.raises(KerasftError, match=f"promote=2 .*chief/worker mode.*the {role}"):
+        tune(data, data, promote=2, direction="sideways", directory=tmp_path)
+    assert not list(tmp_path.iterdir())

@@ -134,6 +134,16 @@ def tune(
             "isolate= runs trials in other processes: give strategy by name "
             "('auto', 'mirrored', 'one_device') or None, not a Strategy instance."
         )
+    from keras_tuner.src.distribute import utils as dist_utils
+
+    if promote and dist_utils.has_chief_oracle():
+        # Chief and workers alike: the promoted second search would need its own oracle.
+        role = "chief" if dist_utils.is_chief_oracle() else "worker"
+        raise KerasftError(
+            f"promote={promote} (multi-fidelity) is not supported in chief/worker mode yet "
+            f"(this process is the {role}: KERASTUNER_ORACLE_IP is set, e.g. by --chief or "
+            "--worker). Drop promote, or search without --chief/--worker."
+        )
     direction = _direction(objective, direction)
     base_cfg = config_module.resolve(base)
     if not isinstance(space, SearchSpace):
@@ -199,12 +209,7 @@ def tune(
         search.search(train, val, verbose=verbose, callbacks=list(callbacks or []))
         return search
 
-    from keras_tuner.src.distribute import utils as dist_utils
-
     worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
-    if worker and promote:
-        raise KerasftError("promote= is not supported in chief/worker mode yet.")
-
     screening = promote > 0
     hypermodel = FineTuneHyperModel(
         space,
