@@ -1,7 +1,9 @@
 """A real tiny sweep: a failing trial is recorded, results/plots/HParams/best exports written."""
 
 import csv
+import warnings
 
+import keras
 import numpy as np
 import pytest
 import yaml
@@ -65,6 +67,12 @@ def test_sweep_records_failure_and_exports(data, tmp_path):
     best = yaml.safe_load((out / "best_config.yaml").read_text())
     assert set(best) <= set(config.DEFAULTS) and best["unfreeze_blocks"] == "all"
     config.validate(best)
+    # The exported model reloads cleanly, its optimizer state included.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reloaded = keras.models.load_model(out / "best_model.keras")
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    assert reloaded.optimizer.built
 
 
 def test_bad_space_fails_before_any_trial(tmp_path, data):

@@ -283,6 +283,9 @@ def finish(search, hypermodel, project_dir, objective, direction, export=True, t
                 optimizer=best_config["optimizer"],
                 label_smoothing=best_config["label_smoothing"],
             )
+            # Saved with its (zero) slots for the trainable weights: load_model builds the
+            # optimizer before restoring it, and an unbuilt one would not match.
+            model.optimizer.build(model.trainable_variables)
             best_path = project_dir / "best_model.keras"
             model.save(best_path)
     return TuneResult(project_dir, rows, best_config, best_path, objective, direction, sweep)
