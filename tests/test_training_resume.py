@@ -32,11 +32,11 @@ def every_epoch_backed_up(monkeypatch):
     # kerasft's own backup skips very short epochs; these tiny ones would all be skipped.
     monkeypatch.setattr(
         "kerasft.training.resume.EpochBackup",
-        lambda path: keras.callbacks.BackupAndRestore(str(path)),
+        lambda path, **kw: keras.callbacks.BackupAndRestore(str(path), **kw),
     )
 
 
-def run(run_dir, cached: bool, callback, epochs=(3, 3)):
+def run(run_dir, cached: bool, callbacks, epochs=(3, 3)):
     (x, y), (xv, yv) = learnable_data(96), learnable_data(32, seed=1)
     model = make_model()
     fns = None
@@ -52,7 +52,7 @@ def run(run_dir, cached: bool, callback, epochs=(3, 3)):
         batch_size=16,
         verbose=0,
         run_dir=run_dir,
-        callbacks=[callback],
+        callbacks=callbacks if isinstance(callbacks, list) else [callbacks],
         phase_fns=fns,
     )
     return model, history
@@ -72,3 +72,21 @@ def test_killed_run_resumes_from_its_last_backed_up_epoch(
     assert started == list(range(crash_epoch, 6))
     assert history.epoch == list(range(6))
     assert all(v is not None for v in history.history["val_loss"])
+
+
+def test_resumed_phase_goes_on_with_its_learning_rate_schedule(tmp_path, every_epoch_backed_up):
+    from kerasft.callbacks import PhaseCosine
+
+    def lrs(run_dir, crash=None):
+        callbacks = [PhaseCosine(phase=2)]
+        if crash is not None:
+            callbacks.append(CrashAt(crash))
+        _, history = run(run_dir, True, callbacks)
+        return history.history["learning_rate"]
+
+    whole = lrs(tmp_path / "whole")
+    with pytest.raises(Crash):
+        lrs(tmp_path / "killed", crash=4)
+    resumed = lrs(tmp_path / "killed")
+    assert resumed == pytest.approx(whole, rel=1e-6)
+    assert whole[3] > whole[4] > whole[5]  # the cosine of phase 2

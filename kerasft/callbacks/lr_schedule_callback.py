@@ -141,7 +141,7 @@ class LRScheduleCallback(keras.callbacks.Callback):
     def _plan(self, first_epoch: int) -> FitPlan:
         steps = self.steps_per_epoch or self.params.get("steps")
         epochs = int(self.params.get("epochs") or first_epoch + 1)
-        origin = first_epoch if self.restart_each_fit else 0
+        origin = self._origin(first_epoch)
         total = steps * (epochs - origin) if steps else None
         base = self.initial_lr()
         return FitPlan(
@@ -152,6 +152,15 @@ class LRScheduleCallback(keras.callbacks.Callback):
             total_steps=total,
         )
 
+    def _origin(self, first_epoch: int) -> int:
+        """The epoch the schedule's step 0 falls on."""
+        if not self.restart_each_fit:
+            return 0
+        # A fine-tuning phase resumed after a crash goes on with the schedule it had:
+        # `kft.fine_tune` records where the phase began.
+        start = getattr(self.model, "_kerasft_phase_start", None)
+        return first_epoch if start is None else min(int(start), first_epoch)
+
     def on_epoch_begin(self, epoch, logs=None):
         if self._first_epoch is None:
             self._first_epoch = epoch
@@ -161,8 +170,7 @@ class LRScheduleCallback(keras.callbacks.Callback):
                 self._batches_seen = 0
         steps = self.plan.steps_per_epoch
         if steps:
-            origin = self._first_epoch if self.restart_each_fit else 0
-            self._epoch_start = (epoch - origin) * steps
+            self._epoch_start = (epoch - self._origin(self._first_epoch)) * steps
         else:
             self._epoch_start = self._batches_seen
         if self.verbose:

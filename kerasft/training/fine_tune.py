@@ -179,13 +179,14 @@ def fine_tune(
         # BackupAndRestore tells `fit` where to resume through `model._initial_epoch`, which
         # Keras never clears: a resumed phase 1 would otherwise start phase 2 at its epoch.
         model._initial_epoch = None
+        model._kerasft_phase_start = initial_epoch  # schedules of a resumed phase go on
         try:
             if fn is not None:
                 history = fn(model, train_ds, val_ds, kwargs)
             else:
                 history = model.fit(train_ds, validation_data=val_ds, **kwargs)
         finally:
-            model._initial_epoch = None
+            model._initial_epoch = model._kerasft_phase_start = None
         walls.append(time.perf_counter() - start)
         histories.append(history)
 

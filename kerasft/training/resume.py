@@ -71,7 +71,9 @@ class PhaseCheckpoint(keras.callbacks.Callback):
 
 
 def backup(run_dir, phase: int) -> keras.callbacks.BackupAndRestore:
-    return EpochBackup(os.path.join(run_dir, "backup", f"phase_{phase}"))
+    # A SIGKILL during a backup leaves a torn file; with the previous backup kept, the
+    # restart falls back to it.
+    return EpochBackup(os.path.join(run_dir, "backup", f"phase_{phase}"), double_checkpoint=True)
 
 
 def history_from_csv(path) -> dict[str, list]:
