@@ -66,16 +66,8 @@ def main() -> dict:
         )
     plain_acc = c.test_accuracy(model, test)
 
-    keras.utils.set_random_seed(args.seed)
     with c.Clock() as ours:
-        model = kft.build(
-            "mobilenet",
-            10,
-            input_shape=(28, 28, 1),
-            image_size=args.image_size,
-            weights=c.weights(args),
-            dropout=0.2,
-        )
+        model = build_ours()
         fns = cached_phase_fns(
             model,
             "auto",

@@ -60,7 +60,7 @@ def main() -> dict:
     import numpy as np
 
     import kerasft as kft
-    from kerasft.callbacks import PhaseCosine
+    from kerasft.jobs.recipe import fine_tune_kwargs
     from kerasft.training.cached_phases import cached_phase_fns
 
     keras.utils.set_random_seed(args.seed)
@@ -94,23 +94,21 @@ def main() -> dict:
         verbose=args.verbose,
     )
     setup = time.perf_counter() - START
-    history = kft.fine_tune(
-        model,
-        train,
-        val,
-        epochs=tuple(args.epochs),
-        lr=RECIPE["lr"],
-        ft_lr=args.ft_lr,
-        unfreeze_blocks=args.unfreeze_blocks,
-        train_bn=bool(args.train_bn),
-        optimizer=RECIPE["optimizer"],
-        label_smoothing=RECIPE["label_smoothing"],
-        batch_size=args.batch_size,
-        seed=args.seed,
-        callbacks=[PhaseCosine(phase=2)] if RECIPE["ft_schedule"] == "cosine" else None,
-        verbose=args.verbose,
-        phase_fns=fns,
+    # `kerasft fit`'s recipe, with this run's overrides; the cached phases are the ones above
+    # (this run's cache folder and dtype), so fine_tune makes none of its own.
+    recipe = fine_tune_kwargs(
+        {
+            **RECIPE,
+            "epochs": list(args.epochs),
+            "ft_lr": args.ft_lr,
+            "unfreeze_blocks": args.unfreeze_blocks,
+            "train_bn": bool(args.train_bn),
+            "batch_size": args.batch_size,
+            "seed": args.seed,
+            "cache": "off",
+        }
     )
+    history = kft.fine_tune(model, train, val, **recipe, verbose=args.verbose, phase_fns=fns)
     fitted = time.perf_counter() - START
     # The full model, raw 28x28 images in: what `model.save` would write.
     _, test_acc = model.evaluate(

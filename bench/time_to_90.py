@@ -83,7 +83,7 @@ def main() -> dict:
     import keras
 
     import kerasft as kft
-    from kerasft.callbacks import PhaseCosine
+    from kerasft.jobs.recipe import fine_tune_kwargs
     from kerasft.training.cached_phases import cached_phase_fns
 
     train, val, test = c.fashion_mnist(args)
@@ -113,23 +113,13 @@ def main() -> dict:
         dtype=RECIPE["cache_dtype"],
         verbose=args.verbose,
     )
-    kft.fine_tune(
-        model,
-        train,
-        val,
-        epochs=tuple(RECIPE["epochs"]),
-        lr=RECIPE["lr"],
-        ft_lr=RECIPE["ft_lr"],
-        unfreeze_blocks=RECIPE["unfreeze_blocks"],
-        train_bn=RECIPE["train_bn"],
-        optimizer=RECIPE["optimizer"],
-        label_smoothing=RECIPE["label_smoothing"],
-        batch_size=args.batch_size,
-        seed=args.seed,
-        verbose=args.verbose,
-        callbacks=[ours, PhaseCosine(phase=2)],
-        phase_fns=fns,
+    # `kerasft fit`'s default recipe; the cached phases are the ones above (a fresh cache
+    # folder), so fine_tune makes none of its own.
+    recipe = fine_tune_kwargs(
+        {**RECIPE, "batch_size": args.batch_size, "seed": args.seed, "cache": "off"}
     )
+    recipe["callbacks"].append(ours)
+    kft.fine_tune(model, train, val, **recipe, verbose=args.verbose, phase_fns=fns)
     ours_time = ours.reached_at if ours.reached_at is not None else watch.now()
 
     keras.utils.set_random_seed(args.seed)
