@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import keras
 import pytest
-from test_cache_equivalence import learnable_data, make_model
-
-import kerasft as kft
-from kerasft.training.cached_phases import cached_phase_fns
+from test_cache_equivalence import learnable_data, train
 
 
 class Crash(Exception):
@@ -36,26 +33,9 @@ def every_epoch_backed_up(monkeypatch):
     )
 
 
-def run(run_dir, cached: bool, callbacks, epochs=(3, 3)):
-    (x, y), (xv, yv) = learnable_data(96), learnable_data(32, seed=1)
-    model = make_model()
-    fns = None
-    if cached:
-        fns = cached_phase_fns(
-            model, "memory", train=(x, y), val=(xv, yv), batch_size=16, verbose=0
-        )
-    history = kft.fine_tune(
-        model,
-        (x, y),
-        (xv, yv),
-        epochs=epochs,
-        batch_size=16,
-        verbose=0,
-        run_dir=run_dir,
-        callbacks=callbacks if isinstance(callbacks, list) else [callbacks],
-        phase_fns=fns,
-    )
-    return model, history
+def run(run_dir, cached: bool, callbacks):
+    data = learnable_data(96), learnable_data(32, seed=1)
+    return train(data, cached, epochs=(3, 3), run_dir=run_dir, callbacks=callbacks)
 
 
 @pytest.mark.parametrize("cached", [False, True])
@@ -64,10 +44,10 @@ def test_killed_run_resumes_from_its_last_backed_up_epoch(
     tmp_path, every_epoch_backed_up, cached, crash_epoch
 ):
     with pytest.raises(Crash):
-        run(tmp_path, cached, CrashAt(crash_epoch))
+        run(tmp_path, cached, [CrashAt(crash_epoch)])
     started = []
     spy = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: started.append(epoch))
-    _, history = run(tmp_path, cached, spy)
+    _, history = run(tmp_path, cached, [spy])
     # The crashed epoch is re-run; nothing before it is, nothing after it is skipped.
     assert started == list(range(crash_epoch, 6))
     assert history.epoch == list(range(6))
