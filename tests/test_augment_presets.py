@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import kerasft as kft
 import kerasft.augment as kaug
 from kerasft.errors import KerasftError
 
@@ -113,9 +114,6 @@ def test_apply_on_a_dataset(batch):
 
 
 def test_preset_name_in_kft_build(batch):
-    kft = pytest.importorskip("kerasft")
-    if not hasattr(kft, "build"):
-        pytest.skip("kft.build not available")
     model = kft.build("mobilenet", num_classes=3, weights=None, augmentation="medium",
                       input_shape=(24, 24, 3))  # fmt: skip
     last = model.get_layer("aug_brightness")

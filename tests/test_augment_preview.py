@@ -9,7 +9,6 @@ from PIL import Image
 
 import kerasft.augment as kaug
 from kerasft.cli.main import main
-from kerasft.data import keras_datasets
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +59,7 @@ def test_cli_preview_from_a_folder(photos, tmp_path, capsys):
         assert image.size == ((3 * 48 + 4 * 2) * 2, (2 * 32 + 3 * 2) * 2)
 
 
-@pytest.mark.skipif(
-    not keras_datasets.ensure_local("fashion_mnist"), reason="no local Fashion-MNIST files"
-)
-def test_cli_preview_fashion_mnist(tmp_path):
+def test_cli_preview_fashion_mnist(fashion_mnist, tmp_path):
     out = tmp_path / "fashion.png"
     assert main(["augment", "preview", "--data", "fashion_mnist", "--out", str(out)]) == 0
     grid = np.asarray(Image.open(out))

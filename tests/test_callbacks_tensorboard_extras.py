@@ -194,7 +194,6 @@ def test_unfreezing_between_two_fits_is_dated(tmp_path):
 
 
 def test_weight_blocks_use_the_backbone_block_map():
-    pytest.importorskip("kerasft.backbones.blocks")
     backbone = keras.applications.MobileNet(
         input_shape=(32, 32, 3), alpha=0.25, include_top=False, weights=None
     )

@@ -12,26 +12,21 @@ from kerasft.cli.main import main
 from kerasft.data import keras_datasets
 from kerasft.errors import KerasftError
 
-HAVE_FASHION = all(
-    (keras_datasets.SYSTEM_FASHION_MNIST / f).is_file() for f in keras_datasets.FASHION_MNIST_FILES
-) or keras_datasets.ensure_local("fashion_mnist")
-needs_fashion = pytest.mark.skipif(not HAVE_FASHION, reason="no local Fashion-MNIST files")
 
-
-@needs_fashion
-def test_ensure_local_and_load_arrays():
+# `make test` installs Fashion-MNIST, so the tests that need it take the `fashion_mnist` fixture
+# and fail (with load_arrays' how-to-get-it message) when it is missing: no skip.
+def test_ensure_local_and_load_arrays(fashion_mnist):
     assert keras_datasets.ensure_local("fashion_mnist") is True
     assert keras_datasets.ensure_local("fashion-mnist") is True  # idempotent, alias
     for directory in keras_datasets._keras_datasets_dirs():
         assert (directory / "fashion-mnist/train-images-idx3-ubyte.gz").stat().st_size > 1000
-    (x, y), (x_test, y_test), names = kdata.load_arrays("fashion_mnist")
+    (x, y), (x_test, y_test), names = fashion_mnist
     assert x.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
     assert y.shape == (60000,) and set(np.unique(y)) == set(range(10))
     assert names[0] == "T-shirt/top" and names[9] == "Ankle boot"
 
 
-@needs_fashion
-def test_from_keras_slice():
+def test_from_keras_slice(fashion_mnist):
     data = kdata.from_keras(
         "fashion_mnist", image_size=32, channels=3, validation_split=0.1, limit=600, batch_size=64
     )
@@ -64,8 +59,7 @@ def test_cifar_archive_is_linked_under_the_name_keras_expects(monkeypatch, tmp_p
     assert len(keras_datasets.class_names("cifar100")) == 100
 
 
-@needs_fashion
-def test_cli_prepare_is_idempotent(capsys):
+def test_cli_prepare_is_idempotent(fashion_mnist, capsys):
     assert main(["data", "prepare", "fashion_mnist"]) == 0
     assert main(["data", "prepare", "fashion_mnist"]) == 0
     assert "fashion_mnist: ready in" in capsys.readouterr().out

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import time
 
+import importlib_resources  # noqa: F401  (TFDS needs it to write a dataset, not to read one)
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_datasets as tfds
 from sklearn.datasets import load_digits
 
 import kerasft.data as kdata
 from kerasft.data.tfds_source import find_prepared
 from kerasft.errors import KerasftError
-
-tfds = pytest.importorskip("tensorflow_datasets")
-# TFDS needs it to write a dataset (download_and_prepare), though not to read one.
-pytest.importorskip("importlib_resources")
 
 
 @pytest.fixture(scope="module")

@@ -67,11 +67,7 @@ def test_evaluate_run_dir_on_folder(run_dir, folder, capsys):
     assert json.loads((out / "report.json").read_text())["tta"]["flip"] is True
 
 
-def test_evaluate_fashion_mnist(tmp_path):
-    from kerasft.data.keras_datasets import ensure_local
-
-    if not ensure_local("fashion_mnist"):
-        pytest.skip("Fashion-MNIST files are not on this machine")
+def test_evaluate_fashion_mnist(fashion_mnist, tmp_path):
     model_file = tmp_path / "fm.keras"
     small_model((28, 28, 1), 10).save(model_file)
     code = main(["evaluate", str(model_file), "--data", "fashion_mnist", "--limit", "40",
