@@ -112,7 +112,8 @@ def main() -> dict:
             "test_samples": len(test[0]),
             "image_size": args.image_size,
             "batch_size": args.batch_size,
-        }
+        },
+        args,
     )
 
 

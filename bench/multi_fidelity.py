@@ -1,17 +1,22 @@
-"""Multi-fidelity search vs a random search of the same wall-time budget.
+"""Multi-fidelity search vs a random search of the same wall-time budget, over several seeds.
 
 Multi-fidelity (`kft.tune(..., promote=k)`) screens `--screen` configurations with the cheap
 head phase on cached features, then runs the full two-phase recipe for the `--promote` best.
 The random search runs the full recipe for every configuration it draws, trial after trial,
-until it has used the same wall time. Both draw from the same space with the same seed on the
-same Fashion-MNIST split with ImageNet MobileNet; the best configuration of each is then scored
-on the test set. Prints one JSON line.
+and stops before a trial that would take it past the multi-fidelity search's wall time
+(judged by its mean trial time so far), so it never gets more time. Both start from an empty
+feature cache (a fresh cache folder, memory cleared), draw from the same space with the same
+seed on the same Fashion-MNIST split with ImageNet MobileNet, and the best configuration of
+each is scored on the test set. This repeats for `--repeats` search seeds; the JSON line has
+every repeat and the mean and spread of the test-accuracy difference.
 
-    python bench/multi_fidelity.py [--screen 16] [--promote 3] [--train-samples 5000]
+    python bench/multi_fidelity.py [--screen 16] [--promote 3] [--train-samples 5000] [--repeats 3]
 """
 
 from __future__ import annotations
 
+import os
+import statistics
 import tempfile
 import time
 
@@ -27,6 +32,14 @@ SPACE = {
 }
 
 
+def cold_cache() -> None:
+    """An empty feature cache: a fresh folder, and nothing left in this process's memory."""
+    from kerasft.cache import clear
+
+    os.environ["KERASFT_CACHE"] = tempfile.mkdtemp(prefix="kft-bench-mf-cache-")
+    clear()
+
+
 def main() -> dict:
     p = c.parser(
         __doc__.splitlines()[0], train_samples=5000, val_samples=1000, image_size=64, batch_size=64
@@ -34,6 +47,7 @@ def main() -> dict:
     p.add_argument("--screen", type=int, default=16, help="configurations screened")
     p.add_argument("--promote", type=int, default=3, help="configurations fully trained")
     p.add_argument("--epochs", type=int, nargs=2, default=[3, 2], help="head, fine-tune epochs")
+    p.add_argument("--repeats", type=int, default=3, help="search seeds: seed, seed+1, ...")
     args = p.parse_args()
 
     import keras
@@ -41,17 +55,7 @@ def main() -> dict:
     import kerasft as kft
 
     train, val, test = c.fashion_mnist(args)
-    base = {
-        "backbone": "mobilenet",
-        "weights": c.weights(args),
-        "image_size": args.image_size,
-        "epochs": list(args.epochs),
-        "batch_size": args.batch_size,
-        "seed": args.seed,
-        "train_bn": True,
-    }
     space = kft.SearchSpace(SPACE, only=list(SPACE))
-    common = dict(space=space, base=base, tuner="random", cache="auto", verbose=0)
 
     def test_accuracy(result) -> float:
         model = keras.models.load_model(result.best_model_path)
@@ -59,49 +63,88 @@ def main() -> dict:
         probs = model.predict(x, batch_size=256, verbose=0)
         return float((probs.argmax(-1) == y).mean())
 
-    directory = tempfile.mkdtemp(prefix="kft-bench-mf-")
-    with c.Clock() as mf_clock:
-        mf = kft.tune(
-            train,
-            val,
-            max_trials=args.screen,
-            promote=args.promote,
-            directory=directory,
-            project_name="multi_fidelity",
-            **common,
+    repeats = []
+    for seed in range(args.seed, args.seed + args.repeats):
+        base = {
+            "backbone": "mobilenet",
+            "weights": c.weights(args),
+            "image_size": args.image_size,
+            "epochs": list(args.epochs),
+            "batch_size": args.batch_size,
+            "seed": seed,
+            "train_bn": True,
+        }
+        common = dict(space=space, base=base, tuner="random", cache="auto", verbose=0)
+        directory = tempfile.mkdtemp(prefix="kft-bench-mf-")
+
+        cold_cache()
+        with c.Clock() as mf_clock:
+            mf = kft.tune(
+                train,
+                val,
+                max_trials=args.screen,
+                promote=args.promote,
+                directory=directory,
+                project_name="multi_fidelity",
+                **common,
+            )
+        budget = mf_clock.seconds
+
+        # One more full trial at a time (a re-run of the same call resumes, finished trials
+        # are kept), while the next one is expected to end within the budget.
+        cold_cache()
+        trials, start = 0, time.perf_counter()
+        random = dict(directory=directory, project_name="random", **common)
+        while True:
+            elapsed = time.perf_counter() - start
+            if trials and elapsed + elapsed / trials > budget:
+                break
+            trials += 1
+            kft.tune(train, val, max_trials=trials, export=False, **random)
+        random_s = time.perf_counter() - start
+        rs = kft.tune(train, val, max_trials=trials, **random)  # no new trial: exports the best
+
+        mf_test, rs_test = test_accuracy(mf), test_accuracy(rs)
+        repeats.append(
+            {
+                "seed": seed,
+                "multi_fidelity_s": budget,
+                "random_s": random_s,
+                "random_trials": trials,
+                "multi_fidelity_best_val": mf.best["objective"],
+                "random_best_val": rs.best["objective"],
+                "multi_fidelity_test_acc": mf_test,
+                "random_test_acc": rs_test,
+                "test_acc_diff_pt": 100 * (mf_test - rs_test),
+            }
         )
 
-    # The same budget for plain random search: one more full trial at a time (a re-run of
-    # the same command resumes, finished trials are kept) until the time is used up.
-    trials, start = 0, time.perf_counter()
-    random = dict(directory=directory, project_name="random", **common)
-    while time.perf_counter() - start < mf_clock.seconds:
-        trials += 1
-        kft.tune(train, val, max_trials=trials, export=False, **random)
-    random_s = time.perf_counter() - start
-    rs = kft.tune(train, val, max_trials=trials, **random)  # no new trial: exports the best
-
-    mf_test, rs_test = test_accuracy(mf), test_accuracy(rs)
+    diffs = [r["test_acc_diff_pt"] for r in repeats]
+    val_diffs = [100 * (r["multi_fidelity_best_val"] - r["random_best_val"]) for r in repeats]
+    sd = statistics.stdev if len(diffs) > 1 else (lambda _: 0.0)
     return c.emit(
         {
             "bench": "multi_fidelity",
-            "multi_fidelity_s": mf_clock.seconds,
-            "random_s": random_s,
+            "kerasft_s": statistics.mean(r["multi_fidelity_s"] for r in repeats),
+            "keras_s": statistics.mean(r["random_s"] for r in repeats),
             "screened": args.screen,
             "promoted": args.promote,
-            "random_trials": trials,
-            "multi_fidelity_best_val": mf.best["objective"],
-            "random_best_val": rs.best["objective"],
-            "multi_fidelity_test_acc": mf_test,
-            "random_test_acc": rs_test,
-            "test_acc_diff_pt": 100 * (mf_test - rs_test),
-            "multi_fidelity_best": {k: mf.best_config[k] for k in ("lr", "ft_lr", "dropout")},
-            "random_best": {k: rs.best_config[k] for k in ("lr", "ft_lr", "dropout")},
+            "repeats": repeats,
+            "multi_fidelity_test_acc_mean": statistics.mean(
+                r["multi_fidelity_test_acc"] for r in repeats
+            ),
+            "random_test_acc_mean": statistics.mean(r["random_test_acc"] for r in repeats),
+            "test_acc_diff_pt_mean": statistics.mean(diffs),
+            "test_acc_diff_pt_sd": sd(diffs),
+            "val_diff_pt_mean": statistics.mean(val_diffs),
+            "val_diff_pt_sd": sd(val_diffs),
+            "random_trials_mean": statistics.mean(r["random_trials"] for r in repeats),
             "train_samples": len(train[0]),
             "test_samples": len(test[0]),
             "image_size": args.image_size,
             "epochs": list(args.epochs),
-        }
+        },
+        args,
     )
 
 

@@ -142,7 +142,8 @@ def main() -> dict:
             "train_samples": len(x),
             "image_size": args.image_size,
             "batch_size": args.batch_size,
-        }
+        },
+        args,
     )
 
 

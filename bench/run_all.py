@@ -4,13 +4,14 @@
     python bench/run_all.py --quick    # small samples, minutes: checks the plumbing only
     python bench/run_all.py head_phase partial_phase2   # a selection
 
-Each benchmark prints one JSON line; they are also appended to bench/results.jsonl.
+Each benchmark prints one JSON line and appends it, with the machine and the commit, to
+bench/results/results.jsonl (quick runs record nothing: they check the plumbing only). The
+README's performance table is generated from that file: `python bench/report.py --write`.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import subprocess
@@ -59,6 +60,8 @@ QUICK = {
         "--epochs",
         "1",
         "1",
+        "--repeats",
+        "1",
     ],
 }
 
@@ -67,11 +70,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", choices=BENCHMARKS + [[]], default=[])
     p.add_argument("--quick", action="store_true", help="small samples (plumbing check)")
-    p.add_argument("--results", default=str(HERE / "results.jsonl"))
     args = p.parse_args()
     results = []
     for name in args.names or BENCHMARKS:
-        cmd = [sys.executable, str(HERE / f"{name}.py"), *(QUICK[name] if args.quick else [])]
+        extra = [*QUICK[name], "--record", "none"] if args.quick else []
+        cmd = [sys.executable, str(HERE / f"{name}.py"), *extra]
         print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -80,11 +83,8 @@ def main() -> int:
             results.append({"bench": name, "error": proc.returncode})
             continue
         result = json.loads(lines[-1])
-        result.update(quick=args.quick, date=datetime.datetime.now().isoformat(timespec="seconds"))
         print(lines[-1], flush=True)
         results.append(result)
-        with open(args.results, "a") as f:
-            f.write(json.dumps(result) + "\n")
     print("\nbenchmark        kerasft      keras        ratio    passed  load")
     for r in results:
         if "error" in r:

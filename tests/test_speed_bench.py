@@ -1,8 +1,11 @@
-"""The benchmark scripts run end to end (tiny sizes, random weights) and print their JSON."""
+"""The benchmark scripts run end to end (tiny sizes, random weights), print their JSON and record
+it with the machine and commit; the README's tables are the ones generated from the records."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,17 +29,28 @@ TINY = [
 
 
 @pytest.fixture
-def bench(monkeypatch):
+def bench(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(BENCH))
+    record = tmp_path / "results.jsonl"
 
     def run(name, *args, capsys):
         import importlib
 
         module = importlib.import_module(name)
-        monkeypatch.setattr(sys, "argv", [name, *TINY, *args])
+        monkeypatch.setattr(sys, "argv", [name, *TINY, "--record", str(record), *args])
         result = module.main()
         line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("{")][-1]
         assert json.loads(line) == result
+        # The same line is recorded, with what it was measured on and the arguments.
+        recorded = json.loads(record.read_text().splitlines()[-1])
+        assert {k: recorded[k] for k in result} == result
+        assert recorded["args"]["train_samples"] == 64 and recorded["args"]["weights"] == "none"
+        assert recorded["machine"]["cpus"] == os.cpu_count() and recorded["machine"]["cpu"]
+        assert recorded["versions"]["tensorflow"].startswith("2.")
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=BENCH, capture_output=True, text=True
+        ).stdout.strip()
+        assert recorded["commit"].split("-")[0] == head
         return result
 
     return run
@@ -53,3 +67,83 @@ def test_partial_phase2_bench(bench, capsys):
     result = bench("partial_phase2", "--epochs", "1", capsys=capsys)
     assert result["same_trainable_weights"] and result["kerasft_epoch_s"] > 0
     assert result["kerasft_cache_build_s"] > 0
+
+
+def test_time_to_90_reports_an_unreached_target_as_not_reached_within_the_cap(bench, capsys):
+    # A target no run can reach: kerasft runs its whole recipe, the guide stops at the cap.
+    result = bench(
+        "time_to_90",
+        "--target",
+        "1.01",
+        "--cap-factor",
+        "0.5",
+        "--guide-max-epochs",
+        "3",
+        capsys=capsys,
+    )
+    assert not result["kerasft_reached"] and not result["keras_reached"]
+    assert result["ratio_is_lower_bound"] and not result["passed"]
+    assert result["keras_not_reached_within_s"] == result["keras_s"]
+    # The cap stopped the guide (not its 2 + 3 epochs): no epoch began after the cap passed.
+    cap = 0.5 * result["kerasft_s"]
+    curve = result["keras_curve"]
+    assert len(curve) < 5 and all(point["t"] <= cap for point in curve[:-1])
+    assert result["keras_s"] > cap
+    assert result["guide_image_size"] == result["image_size"] == 32
+    assert len(result["kerasft_curve"]) == 8  # one validation point per epoch of 5 + 3
+
+
+@pytest.mark.slow
+def test_ft_step_reports_median_and_spread_of_paired_rounds(bench, capsys):
+    result = bench("ft_step", "--rounds", "3", capsys=capsys)
+    rounds = result["rounds"]
+    paired = sorted(a / b for a, b in zip(rounds["kerasft_same_work"], rounds["keras"]))
+    assert result["ratio"] == pytest.approx(paired[1], rel=1e-3)  # the median of three
+    spread = result["ratio_spread"]
+    assert spread["min"] == pytest.approx(paired[0], rel=1e-3)
+    assert spread["max"] == pytest.approx(paired[2], rel=1e-3)
+    effect = abs(result["ratio"] - 1)
+    assert result["spread_exceeds_effect"] == (paired[2] - paired[0] > 2 * effect)
+
+
+def test_main_job_runs_the_guide_for_kerasft_s_training_time(bench, capsys):
+    result = bench("main_job", "--epochs", "1", "1", capsys=capsys)
+    assert result["test_samples"] == 64 and result["train_samples"] == 64
+    # The guide got the same training budget: stopped within a batch and a validation pass.
+    assert result["keras_s"] >= result["kerasft_train_s"] * 0.95
+    errors = (1 - result["keras_test_accuracy"]) / (1 - result["test_accuracy"])
+    assert result["ratio"] == pytest.approx(errors, rel=1e-2)
+
+
+def test_readme_tables_are_the_ones_generated_from_the_recorded_runs(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import report
+
+    readme = report.README.read_text()
+    assert report.render(readme, report.tables(report.load())) == readme, (
+        "README.md's benchmark tables are stale: run python bench/report.py --write"
+    )
+
+
+def test_report_uses_the_newest_matching_real_run_only(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import report
+
+    def record(ratio, weights="imagenet", train_samples=10_000):
+        return {
+            "bench": "partial_phase2",
+            "kerasft_epoch_s": 1.0,
+            "keras_epoch_s": ratio,
+            "ratio": ratio,
+            "kerasft_cache_build_s": 3.0,
+            "args": {"train_samples": train_samples, "image_size": 96, "weights": weights},
+            "machine": {"cpu": "Some CPU", "cpus": 2, "load_avg_1m_at_start": 0.1},
+            "commit": "abc",
+            "date": "2026-12-01T00:00:00+00:00",
+        }
+
+    records = [record(2.5), record(7.0, weights="none"), record(9.0, train_samples=64)]
+    table = report.tables(records)["performance"]
+    row = next(line for line in table.splitlines() if "partial_phase2" in line)
+    assert "| 2.50x |" in row and "`abc`" in row  # not the random-weights or small run
+    assert report.NONE in next(line for line in table.splitlines() if "head_phase" in line)

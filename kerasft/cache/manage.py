@@ -64,8 +64,9 @@ def clear(
     ids: list[str] | None = None,
     older_than_days: float | None = None,
 ) -> list[dict]:
-    """Delete cached features (all, those whose id starts with one of `ids`, or those
-    unused for `older_than_days`); returns the `ls` rows deleted."""
+    """Delete cached features (all, this process's memory-only ones included; those whose id
+    starts with one of `ids`; or those unused for `older_than_days`); returns the `ls` rows
+    deleted."""
     removed = []
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     for row in ls(root):
@@ -76,6 +77,9 @@ def clear(
         shutil.rmtree(row["path"], ignore_errors=True)
         _MEMORY.pop(row["id"], None)
         removed.append(row)
+    if ids is None and cutoff is None:
+        # Memory-only caches (cache="memory") have no folder to list, but "all" means them too.
+        _MEMORY.clear()
     return removed
 
 
