@@ -53,8 +53,8 @@ def compile(  # noqa: A001 - mirrors keras.Model.compile
 
     >>> import kerasft as kft
     >>> model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), weights=None)
-    >>> kft.compile(model, lr=1e-3).optimizer.name
-    'adam'
+    >>> type(kft.compile(model, lr=1e-3).optimizer).__name__
+    'Adam'
     """
     if not lr or lr <= 0:
         raise KerasftError(f"lr={lr!r}: the learning rate must be a positive number, e.g. 1e-3.")

@@ -46,12 +46,17 @@ class RecompileGuard(keras.callbacks.Callback):
 
     Example:
 
-    >>> import keras, kerasft as kft
+    >>> import keras, numpy as np, kerasft as kft
     >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     >>> model.compile("adam", "mse")
     >>> model.layers[0].trainable = False
-    >>> model.fit(np.zeros((8, 4)), np.zeros((8, 2)), callbacks=[kft.RecompileGuard()], verbose=0)
-    ... # UserWarning: kerasft: the trainable state of 1 layer(s) changed ...
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = model.fit(np.zeros((8, 4)), np.zeros((8, 2)), callbacks=[kft.RecompileGuard()],
+    ...                   verbose=0)
+    >>> any("trainable state of 1 layer(s) changed" in str(w.message) for w in caught)
+    True
     """
 
     def on_train_begin(self, logs=None):

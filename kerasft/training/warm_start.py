@@ -55,8 +55,9 @@ def warm_start(
 
     Example:
 
-    >>> model = kft.training.warm_start.warm_start("runs/fit-20261123-101500", class_names)
-    >>> kft.fine_tune(model, (x_new, y_new), epochs=(0, 2))
+    >>> from kerasft.training.warm_start import warm_start  # needs an earlier run:
+    >>> model = warm_start("runs/fit-20261123-101500", class_names)  # doctest: +SKIP
+    >>> kft.fine_tune(model, (x_new, y_new), epochs=(0, 2))  # doctest: +SKIP
     """
     model_path, previous = _run_files(source)
     model = keras.models.load_model(model_path)
