@@ -23,8 +23,13 @@ def _finite_prefix(lrs: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def steepest(lrs: np.ndarray, losses: np.ndarray) -> float | None:
-    """The rate where the loss falls fastest against log(lr)."""
+    """The rate where the loss falls fastest against log(lr), on its way down to its lowest
+    point."""
     lrs, losses = _finite_prefix(lrs, losses)
+    # Past the lowest point the loss diverges; a fall there is the smoothed loss coming back
+    # from a spike (seen on real runs, at rates where training does not converge at all).
+    end = int(np.argmin(losses)) + 1 if len(losses) else 0
+    lrs, losses = lrs[:end], losses[:end]
     if len(losses) < 3:
         return None
     slopes = np.gradient(losses, np.log(lrs))
