@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 
 import pytest
 
@@ -15,6 +16,7 @@ from kerasft.tuning.strategy import resolve_strategy
 SCRIPT = textwrap.dedent(
     """
     import json, sys
+    import keras
     import numpy as np
     import tensorflow as tf
 
@@ -23,8 +25,26 @@ SCRIPT = textwrap.dedent(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2
     )
     from kerasft.tuning import SearchSpace, tune
-    from kerasft.tuning.backbones import SMALL_CNN
+    from kerasft.tuning.backbones import small_cnn
     from kerasft.tuning.strategy import resolve_strategy
+
+    SEEN = []  # (replica id, images) of every batch the backbone ran on, as it ran
+
+
+    class ReplicaProbe(keras.layers.Layer):
+        def call(self, x):
+            context = tf.distribute.get_replica_context()
+            replica = -1 if context is None else context.replica_id_in_sync_group
+            tf.py_function(
+                lambda r, n: SEEN.append((int(r), int(n))), [replica, tf.shape(x)[0]], []
+            )
+            return x
+
+
+    def probed_cnn(image_size):
+        net = small_cnn(image_size)
+        return keras.Model(net.input, ReplicaProbe(name="probe")(net.output))
+
 
     strategy = resolve_strategy("mirrored")
     rng = np.random.default_rng(0)
@@ -33,15 +53,15 @@ SCRIPT = textwrap.dedent(
     result = tune(
         (x, y), (x[:32], y[:32]),
         space=SearchSpace({"hidden_units": [0, 64]}, only=["hidden_units"]),
-        base={"backbone": SMALL_CNN, "weights": None, "image_size": 32, "epochs": [1, 1],
-              "batch_size": 16, "unfreeze_blocks": 1},
+        base={"backbone": "__main__:probed_cnn", "weights": None, "image_size": 32,
+              "epochs": [1, 1], "batch_size": 16, "unfreeze_blocks": 1},
         tuner="grid", max_trials=2, strategy=strategy, directory=sys.argv[1],
         overwrite=True, export=False,
     )
     print("RESULT " + json.dumps({
         "replicas": strategy.num_replicas_in_sync,
-        "rows": [{k: r[k] for k in ("status", "hidden_units", "objective")}
-                 for r in result.rows],
+        "rows": [{k: r[k] for k in ("status", "hidden_units")} for r in result.rows],
+        "seen": SEEN,
     }))
     """
 )
@@ -60,7 +80,11 @@ def test_trials_of_different_sizes_run_under_mirrored_strategy(tmp_path):
     result = json.loads(line[len("RESULT ") :])
     assert result["replicas"] == 2
     assert sorted(r["hidden_units"] for r in result["rows"]) == [0, 64]
-    assert all(r["status"] == "COMPLETED" and r["objective"] is not None for r in result["rows"])
+    assert {r["status"] for r in result["rows"]} == {"COMPLETED"}
+    # Every batch was split over both replicas: each ran its half (8 of the global 16) of
+    # every training and validation batch: 2 trials x 2 phases x (4 + 2) batches each.
+    seen = Counter(map(tuple, result["seen"]))
+    assert seen == {(0, 8): 24, (1, 8): 24}, seen
 
 
 def test_unknown_strategy_is_refused():

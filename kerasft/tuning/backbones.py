@@ -2,8 +2,10 @@
 
 A search space's `backbone` choices are registered names (`kerasft backbones`) or import
 paths of factories `factory(image_size: int) -> keras.Model` returning a headless network;
-`kft.build` puts the usual head on it. `small_cnn` is one such factory: a from-scratch
-two-block CNN whose trials take a second or two on a CPU, for smoke tests and dry runs of a
+`kft.build` puts the usual head on it (a factory makes its own weights: the config's
+`weights` does not apply to it). `small_cnn` is one such factory: a from-scratch two-block CNN
+whose trials take a second or two on a CPU and learn (about 70% validation accuracy on a few
+thousand Fashion-MNIST images after one or two epochs), for smoke tests and dry runs of a
 search configuration.
 
 Example:
@@ -11,7 +13,7 @@ Example:
 >>> from kerasft.tuning.backbones import resolve
 >>> net = resolve("kerasft.tuning.backbones:small_cnn")(image_size=32)
 >>> net.output_shape
-(None, 8, 8, 16)
+(None, 2048)
 """
 
 from __future__ import annotations
@@ -49,8 +51,18 @@ def resolve(path: str) -> Callable[..., keras.Model]:
     return factory
 
 
-def small_cnn(image_size: int = 32, width: int = 8) -> keras.Model:
-    """A tiny headless CNN (two blocks, `block_1` and `block_2`) for raw 0..255 RGB input."""
+def small_cnn(image_size: int = 32, width: int = 16) -> keras.Model:
+    """A tiny headless CNN (two blocks, `block_1` and `block_2`) for raw 0..255 RGB input.
+
+    It starts from random weights, and like every backbone it is frozen in the head phase, so
+    the head first learns from fixed random features. Those are flattened, not pooled: a
+    linear head separates the spatial layout of random ReLU features well (a fitted logistic
+    regression: 83% on Fashion-MNIST), their global average poorly (30%) and slowly, as the
+    `2 * width` averages differ by about 0.01 between images. A search on the pooled version
+    stayed at chance (0.10) after six epochs; flattened, the head phase alone reaches about
+    70% on 3,000 Fashion-MNIST images at 32 px in two epochs, and unfreezing `block_2` adds
+    about 5 points.
+    """
     inputs = keras.Input((image_size, image_size, 3))
     x = keras.layers.Rescaling(1 / 255.0)(inputs)
     for block in (1, 2):
@@ -58,4 +70,5 @@ def small_cnn(image_size: int = 32, width: int = 8) -> keras.Model:
             width * block, 3, padding="same", activation="relu", name=f"block_{block}_conv"
         )(x)
         x = keras.layers.MaxPooling2D(name=f"block_{block}_pool")(x)
+    x = keras.layers.Flatten(name="features")(x)
     return keras.Model(inputs, x, name="small_cnn")
