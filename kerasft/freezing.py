@@ -93,8 +93,9 @@ def unfreeze(
         blocks: how many blocks, counted from the top, or "all".
         from_block: unfreeze this block and every block above it.
         fraction: unfreeze this fraction of the blocks (rounded up), from the top.
-        train_bn: also let BatchNorm's gamma/beta train. The moving statistics never change
-            in a `kft.build` model, whose backbone runs in inference mode.
+        train_bn: also let the chosen blocks' BatchNorm gamma/beta train. BatchNorm stays in
+            inference mode either way, so its moving statistics never change (see
+            `freeze_batchnorm`).
 
     Remember to `compile` again afterwards: Keras only trains what was trainable at compile.
 
@@ -110,9 +111,38 @@ def unfreeze(
     backbone.trainable = True  # sets every sub-layer; the loop below refreezes
     for name, layers in _blocks(model).items():
         for layer in layers:
-            layer.trainable = name in chosen and (train_bn or not isinstance(layer, _BATCHNORM))
+            if isinstance(layer, _BATCHNORM):
+                freeze_batchnorm(layer, train_affine=train_bn and name in chosen)
+            else:
+                layer.trainable = name in chosen
     _restore_fixed_layers(model)
     return chosen
+
+
+def freeze_batchnorm(layer: keras.layers.Layer, train_affine: bool = False) -> None:
+    """Keep a BatchNorm layer in inference mode; with `train_affine`, gamma/beta still train.
+
+    Keras 3 passes `fit`'s `training=True` on to every nested call, over the backbone's
+    `training=False`, and a trainable BatchNorm then normalizes with batch statistics and
+    updates its moving ones. A frozen BatchNorm always runs in inference mode, and Keras
+    collects a model's trainable variables by each variable's own flag, so marking only
+    gamma and beta trainable trains them against the fixed moving statistics. A saved model
+    records the layer as frozen: reloaded, it runs in inference mode and trains nothing, and
+    Keras skips the saved optimizer state (which covered gamma and beta) with a warning.
+
+    Example:
+
+    >>> import keras
+    >>> bn = keras.layers.BatchNormalization()
+    >>> bn.build((None, 4))
+    >>> freeze_batchnorm(bn, train_affine=True)
+    >>> bn.trainable, bn.gamma.trainable, bn.moving_mean.trainable
+    (False, True, False)
+    """
+    layer.trainable = False  # also marks gamma and beta untrainable
+    for variable in (getattr(layer, "gamma", None), getattr(layer, "beta", None)):
+        if train_affine and variable is not None:
+            variable.trainable = True
 
 
 def trainable_blocks(model: keras.Model) -> list[str]:
@@ -128,10 +158,12 @@ def _row(name: str, layers: list[keras.layers.Layer]) -> dict:
     def count(weights):
         return sum(math.prod(w.shape) for w in weights)
 
+    # By each weight's own flag, as Keras trains them: a frozen BatchNorm may train gamma/beta.
+    weights = [w for layer in layers for w in layer.weights]
     return {
         "block": name,
-        "trainable": sum(count(layer.trainable_weights) for layer in layers),
-        "non_trainable": sum(count(layer.non_trainable_weights) for layer in layers),
+        "trainable": count(w for w in weights if w.trainable),
+        "non_trainable": count(w for w in weights if not w.trainable),
     }
 
 

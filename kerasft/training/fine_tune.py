@@ -92,10 +92,10 @@ def fine_tune(
     """Fine-tune in two phases with `model.fit`, and return one merged `History`.
 
     Phase 1 trains the head with the backbone frozen. Phase 2 unfreezes the top
-    `unfreeze_blocks` blocks (BatchNorm stays frozen unless `train_bn`), recompiles with
-    `ft_lr` (default `lr / 10`) and continues from the epoch phase 1 ended on, so epoch
-    numbers, callbacks and TensorBoard curves run on across phases. During each `fit`,
-    `model._kerasft_phase` is 1 or 2.
+    `unfreeze_blocks` blocks (BatchNorm stays in inference mode; its gamma/beta train only
+    with `train_bn`), recompiles with `ft_lr` (default `lr / 10`) and continues from the
+    epoch phase 1 ended on, so epoch numbers, callbacks and TensorBoard curves run on across
+    phases. During each `fit`, `model._kerasft_phase` is 1 or 2.
 
     Args:
         model: a `kft.build` model, or any Keras model (treated as its own backbone).
