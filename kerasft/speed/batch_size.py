@@ -213,6 +213,12 @@ def find_batch_size(
                 top = max(throughput.values())
                 worse = worse + 1 if throughput[size] < top else 0
                 size *= 2
+            if not throughput:
+                raise KerasftError(
+                    f"Not even the starting batch of start={start} fits in device memory; pass "
+                    "a smaller start, or use a smaller image_size or backbone, or enable mixed "
+                    "precision."
+                )
             top = max(throughput.values())
             best = min(b for b, t in throughput.items() if t >= (1 - tolerance) * top)
     return BatchSizeResult(
