@@ -407,7 +407,9 @@ class TensorBoardExtras(keras.callbacks.Callback):
         }
         with self._writer.as_default():
             for name, layers in self._blocks.items():
-                ids = [id(w) for layer in layers for w in layer.trainable_weights]
+                # By variable, not layer.trainable_weights: a BatchNorm kept in inference mode
+                # is a frozen layer whose gamma/beta train (kft.unfreeze with train_bn).
+                ids = [id(w) for layer in layers for w in layer.weights]
                 found = [squared[i] for i in ids if i in squared]
                 if found:
                     tf.summary.scalar(f"grad_norm/{name}", np.sqrt(sum(found)), step=epoch)
