@@ -79,8 +79,9 @@ def build(
 
     The model is, in order: raw image input (uint8 or float 0..255; grayscale or RGBA become
     RGB) -> resize to the backbone's size -> augmentation (active only in training) -> the
-    backbone's own preprocessing -> backbone, called with `training=False` so BatchNorm stays
-    in inference mode even once unfrozen -> head. The backbone starts frozen.
+    backbone's own preprocessing -> backbone, called with `training=False` -> head. The
+    backbone starts frozen. (Keras 3 overrides that `training=False` during `fit`; BatchNorm
+    stays in inference mode because `kft.unfreeze` keeps its layers frozen.)
 
     Args:
         backbone: a registered name (`kft.backbones.list()`) or any `keras.Model` whose
