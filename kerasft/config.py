@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "callbacks": [],
     "seed": 0,
     "run_dir": None,
+    # Share of training time the crash-safety backups may take; null: back up every epoch.
+    "backup_overhead": 0.25,
     "verbose": "auto",
     "from_run": None,
     "reinit_head": False,
@@ -65,6 +67,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "callbacks": (list,),
     "seed": (int,),
     "run_dir": (str, type(None)),
+    "backup_overhead": (float, int, type(None)),
     "verbose": (str, int),
     "from_run": (str, type(None)),
     "reinit_head": (bool,),

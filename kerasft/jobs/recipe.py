@@ -64,6 +64,7 @@ def fine_tune_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
         batch_size=cfg["batch_size"],
         seed=cfg["seed"],
         cache=cfg["cache"],
+        backup_overhead=cfg["backup_overhead"],
         callbacks=[
             *ft_schedule_callbacks(cfg["ft_schedule"]),
             *callbacks.from_config(cfg["callbacks"]),

@@ -23,7 +23,8 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
 
     Args:
         backup_dir: as for `BackupAndRestore`.
-        max_overhead: the largest share of training time spent backing up.
+        max_overhead: the largest share of training time spent backing up, or None to back
+            up at the end of every epoch whatever it costs.
 
     Example:
 
@@ -41,9 +42,11 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
     # instances in the process (each tuner trial makes a new one).
     _costs: dict[int, float] = {}
 
-    def __init__(self, backup_dir: str | os.PathLike, max_overhead: float = 0.25, **kwargs):
-        if not 0 < max_overhead <= 1:
-            raise ValueError(f"max_overhead={max_overhead!r} must be in (0, 1].")
+    def __init__(self, backup_dir: str | os.PathLike, max_overhead: float | None = 0.25, **kwargs):
+        if max_overhead is not None and not 0 < max_overhead <= 1:
+            raise ValueError(
+                f"max_overhead={max_overhead!r} must be in (0, 1], or None (every epoch)."
+            )
         super().__init__(os.fspath(backup_dir), **kwargs)
         self.max_overhead = max_overhead
         self._since = time.perf_counter()
@@ -59,7 +62,11 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
             return
         key = self.model.count_params()
         cost = self._costs.get(key)
-        if cost is not None and time.perf_counter() - self._since < cost / self.max_overhead:
+        if (
+            self.max_overhead is not None
+            and cost is not None
+            and time.perf_counter() - self._since < cost / self.max_overhead
+        ):
             return
         start = time.perf_counter()
         self._save_model()

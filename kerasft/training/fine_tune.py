@@ -14,6 +14,7 @@ from kerasft.training.compile import compile as kft_compile
 from kerasft.training.guard import RecompileGuard
 from kerasft.training.inputs import to_dataset
 from kerasft.training.resume import (
+    HistoryTrim,
     PhaseCheckpoint,
     backup,
     finished_phase,
@@ -84,6 +85,7 @@ def fine_tune(
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] | None = None,
     run_dir: str | os.PathLike | None = None,
+    backup_overhead: float | None = 0.25,
     class_weight: dict | None = None,
     verbose: int | str = "auto",
     cache: str | bool = "off",
@@ -104,6 +106,9 @@ def fine_tune(
         callbacks: passed to both phases.
         run_dir: if given, TensorBoard logs, `history.csv` and crash-safety checkpoints go
             there, and a run killed mid-way resumes when started again with the same run_dir.
+        backup_overhead: the largest share of training time the end-of-epoch backups of a
+            `run_dir` may take (very short epochs are backed up only every few epochs, and a
+            restart redoes those since the last backup), or None to back up every epoch.
         cache: "auto", "memory", "disk" or "off": train the frozen part of the backbone's
             work once and reuse it (see `kerasft.cache`).
         phase_fns: advanced: `{1: fn, 2: fn}` replacing a phase's `fit` call (the feature
@@ -159,17 +164,22 @@ def fine_tune(
             walls.append(done["wall_time_s"])
             return
         # The backup goes last: an epoch counts as done once every callback (the CSV history
-        # above all) has recorded it, and the phase checkpoint is written before the backup
-        # is deleted at the phase's end.
-        first, last = (
-            ([PhaseCheckpoint(model, run_dir, phase)], [backup(run_dir, phase)])
+        # above all) has recorded it. The phase checkpoint comes just before it: it records
+        # the weights other callbacks leave at the phase's end (EarlyStopping's best) before
+        # the backup is deleted. The history trim follows the backup's restore.
+        resume = (
+            [
+                PhaseCheckpoint(model, run_dir, phase),
+                backup(run_dir, phase, backup_overhead),
+                HistoryTrim(os.path.join(run_dir, "history.csv"), initial_epoch),
+            ]
             if run_dir
-            else ([], [])
+            else []
         )
         kwargs = dict(
             epochs=last_epoch,
             initial_epoch=initial_epoch,
-            callbacks=[*first, *shared, *last],
+            callbacks=[*shared, *resume],
             class_weight=class_weight,
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset

@@ -4,7 +4,8 @@ Within a phase, `EpochBackup` (Keras's `BackupAndRestore`, its cost held to a sh
 training time) brings back the last backed-up epoch (weights, optimizer state, epoch counter).
 Between phases, a finished phase leaves its weights and wall time under
 `run_dir/checkpoints/`, so a restart skips it. The full history is read back from
-`history.csv`, which `CSVLogger` appends to across restarts.
+`history.csv`, which `CSVLogger` appends to across restarts; `HistoryTrim` first drops the
+rows of epochs the restart runs again, so each epoch is logged once.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def restore_phase(model: keras.Model, run_dir, phase: int) -> None:
 class PhaseCheckpoint(keras.callbacks.Callback):
     """Saves the full model's weights and the phase's wall time when a phase ends.
 
-    It must come before `BackupAndRestore` in the callback list, so the phase is recorded
-    before Keras deletes the backup.
+    It must come after the other callbacks (an `EarlyStopping` restores its best weights when
+    the phase ends: those are what the next phase starts from) and just before
+    `BackupAndRestore`, so the phase is recorded before Keras deletes the backup.
     """
 
     def __init__(self, full_model: keras.Model, run_dir, phase: int):
@@ -70,10 +72,50 @@ class PhaseCheckpoint(keras.callbacks.Callback):
         return {"run_dir": os.fspath(self.run_dir), "phase": self.phase}
 
 
-def backup(run_dir, phase: int) -> keras.callbacks.BackupAndRestore:
+def backup(run_dir, phase: int, max_overhead: float | None = 0.25) -> EpochBackup:
     # A SIGKILL during a backup leaves a torn file; with the previous backup kept, the
     # restart falls back to it.
-    return EpochBackup(os.path.join(run_dir, "backup", f"phase_{phase}"), double_checkpoint=True)
+    return EpochBackup(
+        os.path.join(run_dir, "backup", f"phase_{phase}"),
+        max_overhead=max_overhead,
+        double_checkpoint=True,
+    )
+
+
+def trim_history(path, first_epoch: int) -> None:
+    """Cut `history.csv` before its first row of an epoch >= `first_epoch` (or a torn row)."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        lines = f.readlines()
+    offset = len(lines[0]) if lines else 0  # the header stays
+    for line in lines[1:]:
+        field = line.split(b",", 1)[0]
+        if not line.endswith(b"\n") or not field.isdigit() or int(field) >= first_epoch:
+            break
+        offset += len(line)
+    # In place, not a new file: CSVLogger already holds it open for appending.
+    os.truncate(path, offset)
+
+
+class HistoryTrim(keras.callbacks.Callback):
+    """Drops the rows of `history.csv` from the epoch a (re)started phase runs first.
+
+    A run killed mid-phase has logged epochs after its last backup (all of the phase's, when
+    none was backed up yet); the restart runs them again. It must come after the phase's
+    backup in the callback list, whose `on_train_begin` restores the epoch to go on from.
+    """
+
+    def __init__(self, path, initial_epoch: int):
+        super().__init__()
+        self.path, self.initial_epoch = path, initial_epoch
+
+    def on_train_begin(self, logs=None):
+        resumed = getattr(self.model, "_initial_epoch", None)
+        trim_history(self.path, self.initial_epoch if resumed is None else resumed)
+
+    def get_config(self):
+        return {"path": os.fspath(self.path), "initial_epoch": self.initial_epoch}
 
 
 def history_from_csv(path) -> dict[str, list]:
