@@ -31,10 +31,10 @@ class Saves(keras.callbacks.Callback):
             self.seen.append(None)
 
 
-def fit(tmp_path, sleep: float, epochs: int = 4):
+def fit(tmp_path, sleep: float, epochs: int = 4, **kwargs):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile("sgd", "mse")
-    backup = EpochBackup(tmp_path / "backup", delete_checkpoint=False)
+    backup = EpochBackup(tmp_path / "backup", delete_checkpoint=False, **kwargs)
     saves = Saves(backup, sleep)
     model.fit(np.ones((8, 3)), np.ones((8, 2)), epochs=epochs, callbacks=[backup, saves], verbose=0)
     return saves.seen
@@ -54,6 +54,14 @@ def test_short_epochs_wait_until_a_backup_is_worth_its_cost(tmp_path):
     ] = 1.0
     seen = fit(tmp_path, sleep=0.0, epochs=6)
     assert seen == [None] * 6
+
+
+def test_no_overhead_limit_backs_up_every_epoch(tmp_path):
+    EpochBackup._costs.clear()
+    EpochBackup._costs[
+        keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).count_params()
+    ] = 1.0
+    assert fit(tmp_path, sleep=0.0, epochs=6, max_overhead=None) == [1, 2, 3, 4, 5, 6]
 
 
 def test_bad_overhead_is_refused(tmp_path):
