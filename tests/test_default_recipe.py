@@ -225,9 +225,9 @@ def test_saved_model_reloads_in_plain_keras_and_predicts_the_same(run):
 
 
 def test_test_accuracy_clears_the_floor(run):
-    # Measured on this subset (1,000 train images, 32 px, 3 + 2 epochs, the first 1,000 test
-    # images, 2-core CPU): 0.595. Chance is 0.10. Before BatchNorm was kept in inference mode
-    # under train_bn, the same run scored 0.14 (phase 2 trained on batch statistics, 0.74
-    # train accuracy, and moved the moving ones). The floor sits well between.
+    # Measured on this subset (1,000 train and 200 validation images, 32 px, 3 + 2 epochs,
+    # the first 1,000 test images, 2-core CPU): 0.52. Chance is 0.10. Before BatchNorm was
+    # kept in inference mode under train_bn, the same run scored 0.18 (phase 2 trained on
+    # batch statistics and moved the moving ones). The floor sits well between.
     accuracy = float(np.mean(run.probs.argmax(-1) == run.y_test))
-    assert accuracy > 0.4, accuracy
+    assert accuracy > 0.35, accuracy
