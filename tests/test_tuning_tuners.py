@@ -115,7 +115,7 @@ def test_promote_screens_head_only_then_finalists_beat_their_screening(data, tmp
     result = tune(
         *data,
         space=space,
-        base={**BASE, "epochs": [1, 2], "ft_lr": 1e-3},
+        base={**BASE, "epochs": [1, 3], "ft_lr": 1e-3},
         tuner="random",
         max_trials=3,
         promote=2,
@@ -130,7 +130,7 @@ def test_promote_screens_head_only_then_finalists_beat_their_screening(data, tmp
     assert set(history_lengths(screening).values()) == {1}  # head phase only
     promoted = tmp_path / "search_promoted"
     assert result.directory == promoted and len(result.rows) == 2
-    assert set(history_lengths(promoted).values()) == {3}  # both phases
+    assert set(history_lengths(promoted).values()) == {4}  # both phases
     key = lambda lr, dropout: (round(float(lr), 8), float(dropout))  # noqa: E731
     screen_score = {key(r["lr"], r["dropout"]): float(r["objective"]) for r in screened}
     top = sorted(screen_score, key=lambda k: -screen_score[k])[:2]
@@ -142,3 +142,35 @@ def test_promote_screens_head_only_then_finalists_beat_their_screening(data, tmp
         after = row["objective"]
         print(f"\n[promote] lr {row['lr']:.4f}: screening {before:.3f}, full recipe {after:.3f}")
         assert after > before + 0.03, (before, after)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_a_seeded_search_draws_the_same_trials_again(seed, tmp_path):
+    import keras_tuner as kt
+
+    from kerasft import config
+    from kerasft.tuning import FineTuneHyperModel
+    from kerasft.tuning.tuners import make_tuner
+
+    space = SearchSpace(
+        {"lr": {"min": 1e-4, "max": 1e-2}, "dropout": [0.0, 0.3]}, only=["lr", "dropout"]
+    )
+    hypermodel = FineTuneHyperModel(
+        space, config.resolve(BASE), num_classes=10, input_shape=(28, 28)
+    )
+
+    def draws(seed, project):
+        tuner = make_tuner(
+            "random",
+            hypermodel,
+            objective=kt.Objective("val_accuracy", "max"),
+            max_trials=3,
+            directory=str(tmp_path),
+            project_name=project,
+            seed=seed,
+        )
+        return [tuner.oracle.create_trial(f"t{i}").hyperparameters.values for i in range(3)]
+
+    first = draws(seed, "first")
+    assert draws(seed, "again") == first
+    assert draws(seed + 1, "other") != first

@@ -108,6 +108,9 @@ def make_tuner(
     sweep_points: int = 3,
 ) -> kt.Tuner:
     """A KerasTuner tuner by name, sharing one set of options."""
+    # KerasTuner reads seed 0 as "no seed" and draws a random one; shifted by one, every
+    # kerasft seed (the default 0 included) makes the search draw the same trials again.
+    seed = int(seed) + 1
     common = dict(
         hypermodel=hypermodel,
         directory=directory,
