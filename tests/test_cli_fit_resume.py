@@ -16,7 +16,7 @@ import re
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -37,14 +37,18 @@ def fit(run_dir, kill_at=None, timeout=600):
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
-    out, deadline = [], time.time() + timeout
+    out = []
+    watchdog = threading.Timer(timeout, process.kill)  # a run stuck anywhere
+    watchdog.start()
     for line in process.stdout:
         out.append(line.rstrip("\n"))
         if out[-1] == kill_at:
             os.kill(process.pid, signal.SIGKILL)
             break
-        assert time.time() < deadline, "\n".join(out[-40:])
+    timed_out = not watchdog.is_alive()
+    watchdog.cancel()
     process.wait(timeout=60)
+    assert not timed_out, f"not done within {timeout} s:\n" + "\n".join(out[-40:])
     want = 0 if kill_at is None else -signal.SIGKILL
     assert process.returncode == want, "\n".join(out[-40:])
     return out

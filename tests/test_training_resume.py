@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -79,7 +79,9 @@ def start(run_dir, cache, hang_at, overhead="none"):
 
 def lines(process, until=None, timeout=300):
     """The process's `begin`/`hang`/`result` lines, up to `until` (then SIGKILL) or its exit."""
-    seen, tail, deadline = [], [], time.time() + timeout
+    seen, tail = [], []
+    watchdog = threading.Timer(timeout, process.kill)  # a run stuck anywhere else
+    watchdog.start()
     for line in process.stdout:
         tail = (tail + [line])[-40:]
         words = line.split(maxsplit=1)
@@ -88,8 +90,10 @@ def lines(process, until=None, timeout=300):
         if until is not None and seen and seen[-1] == until:
             os.kill(process.pid, signal.SIGKILL)
             break
-        assert time.time() < deadline, "".join(tail)
+    timed_out = not watchdog.is_alive()
+    watchdog.cancel()
     process.wait(timeout=60)
+    assert not timed_out, f"no {until} within {timeout} s:\n" + "".join(tail)
     if until is None:
         assert process.returncode == 0, "".join(tail)
     else:
