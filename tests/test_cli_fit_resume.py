@@ -89,8 +89,8 @@ def test_killed_in_each_phase_the_same_command_resumes_and_finishes(
 ):
     run_dir = tmp_path / "run"
 
-    # Killed in phase 1, once its second epoch has begun (the first is backed up: a process
-    # always takes its first backup).
+    # Killed in phase 1, once its eighth epoch has begun. The first epoch is backed up (a
+    # process always takes its first backup); of the short ones after it, only some are.
     fit(run_dir, kill_at=f"Epoch 8/{HEAD}")
     assert not (run_dir / "checkpoints" / "phase_1.npz").exists()  # phase 1 was not over
     resume_1 = backed_up_epoch(run_dir, 1)
@@ -102,8 +102,7 @@ def test_killed_in_each_phase_the_same_command_resumes_and_finishes(
     assert any("resuming unfinished run" in line for line in second)
     assert epoch_lines(second, 1) == list(range(resume_1 + 1, HEAD + 1))
     assert not (run_dir / "metrics.json").exists()
-    # Short head epochs are backed up only now and then, so some ran twice; each is in the
-    # history once.
+    # Head epochs logged after the last backup ran again; each is in the history once.
     epochs = [int(r["epoch"]) for r in rows(run_dir)]
     assert epochs == list(range(len(epochs))) and len(epochs) > HEAD
     resume_2 = backed_up_epoch(run_dir, 2)
