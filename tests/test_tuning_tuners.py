@@ -44,6 +44,11 @@ def val_accuracies(project, trial):
         return [float(r["val_accuracy"]) for r in csv.DictReader(f)]
 
 
+def point(row):
+    """A row's (lr, dropout), whether read from results.csv (strings) or returned."""
+    return round(float(row["lr"]), 8), float(row["dropout"])
+
+
 def hyperband_schedule(project):
     """`{trial: (bracket, round, epochs, parent trial or None)}` from KerasTuner's trial.json."""
     schedule = {}
@@ -131,14 +136,13 @@ def test_promote_screens_head_only_then_finalists_beat_their_screening(data, tmp
     promoted = tmp_path / "search_promoted"
     assert result.directory == promoted and len(result.rows) == 2
     assert set(history_lengths(promoted).values()) == {4}  # both phases
-    key = lambda lr, dropout: (round(float(lr), 8), float(dropout))  # noqa: E731
-    screen_score = {key(r["lr"], r["dropout"]): float(r["objective"]) for r in screened}
+    screen_score = {point(r): float(r["objective"]) for r in screened}
     top = sorted(screen_score, key=lambda k: -screen_score[k])[:2]
-    assert sorted(key(r["lr"], r["dropout"]) for r in result.rows) == sorted(top)
+    assert sorted(point(r) for r in result.rows) == sorted(top)
     # The full recipe pays off: each finalist scores clearly above what its head phase
     # scored in the screening (it was picked for that score, so luck is on the other side).
     for row in result.rows:
-        before = screen_score[key(row["lr"], row["dropout"])]
+        before = screen_score[point(row)]
         after = row["objective"]
         print(f"\n[promote] lr {row['lr']:.4f}: screening {before:.3f}, full recipe {after:.3f}")
         assert after > before + 0.03, (before, after)

@@ -1,8 +1,9 @@
 """Trials in recycled worker processes: `kft.tune(isolate=N)`.
 
 TensorFlow keeps some memory of every model it traced, even after
-`keras.backend.clear_session()` (about 10 MB per small trial on CPU), so a long search in
-one process grows without bound. With `isolate=N`, the calling process keeps the oracle and
+`keras.backend.clear_session()` (3 to 4 MB per trial of the tiny CNN of
+`kerasft.tuning.backbones` on CPU, tests/test_tuning_memory.py), so a long search in one
+process grows without bound. With `isolate=N`, the calling process keeps the oracle and
 serves it on a loopback port (KerasTuner's chief/worker protocol); trials run in a worker
 process (`python -m kerasft.tuning.isolate SPEC`) that exits after N trials and is replaced
 by a fresh one. Memory is then bounded by what N trials need. A worker that dies mid-trial
