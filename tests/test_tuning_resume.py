@@ -28,6 +28,9 @@ def tiny_config(directory, **search) -> dict:
         "batch_size": 32,
         "unfreeze_blocks": 1,
         "verbose": 0,
+        # Every epoch backed up: by default very short epochs are backed up only every few
+        # epochs (by their measured cost), which would make the resume point depend on load.
+        "backup_overhead": None,
         "tuner": "random",
         "max_trials": 3,
         "only": ["lr", "dropout"],
