@@ -70,7 +70,10 @@ def run(tmp_path_factory, fashion_mnist, imagenet_mobilenet):
     recipe["callbacks"].append(snapshots)
     tmp = tmp_path_factory.mktemp("default_recipe")
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(out), pytest.MonkeyPatch.context() as patch:
+        # An empty feature cache of its own: other tests of the session may have cached these
+        # very images, and this one checks what gets computed.
+        patch.setenv("KERASFT_CACHE", str(tmp / "cache"))
         # As `kerasft fit` calls it (run_dir included: checkpoints, backups, CSV history).
         history = fine_tune(model, train, val, **recipe, run_dir=tmp / "run", verbose=2)
     path = tmp / "model.keras"
