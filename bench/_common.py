@@ -245,6 +245,17 @@ def _git(*args: str) -> str:
         return ""
 
 
+def _commit() -> str:
+    # Tracked files only: untracked outputs (runs/, caches) do not make a commit dirty.
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    return _git("rev-parse", "--short=12", "HEAD") + ("-dirty" if dirty else "")
+
+
+# Read when the benchmark starts: the code it runs is the code of this moment, whatever is
+# committed while it runs.
+COMMIT_AT_START = _commit()
+
+
 def provenance() -> dict:
     """The machine, the software and the commit a result was measured on."""
     versions = {"python": platform.python_version()}
@@ -252,8 +263,6 @@ def provenance() -> dict:
         module = sys.modules.get(name)
         if module is not None:
             versions[name] = getattr(module, "__version__", "?")
-    # Tracked files only: untracked outputs (runs/, caches) do not make a commit dirty.
-    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
     return {
         "machine": {
             "cpu": _cpu_model(),
@@ -263,7 +272,7 @@ def provenance() -> dict:
             "gpus": _gpus(),
         },
         "versions": versions,
-        "commit": _git("rev-parse", "--short=12", "HEAD") + ("-dirty" if dirty else ""),
+        "commit": COMMIT_AT_START,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
