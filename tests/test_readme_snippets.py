@@ -141,15 +141,13 @@ def test_own_folder(tmp_path, monkeypatch, capsys, fashion_mnist, imagenet_mobil
     keras.models.load_model(tmp_path / "runs" / "pets" / "model.keras")
 
 
-SEARCH_REDUCTIONS = (('"image_size": 64', '"image_size": 32'), ("max_trials=12", "max_trials=2"))
-
-
 @pytest.mark.slow
 def test_search_in_python(tmp_path, monkeypatch, fashion_mnist, imagenet_mobilenet):
     monkeypatch.chdir(tmp_path)
     code = reduced(
         snippet("import kerasft as kft\nfrom kerasft.data.keras_datasets"),
-        *SEARCH_REDUCTIONS,
+        ('"image_size": 64', '"image_size": 32'),
+        ("max_trials=12", "max_trials=2"),
         ("(x[:5000], y[:5000]), (x[5000:6000], y[5000:6000])", "(x[:300], y[:300]), (x[300:400], y[300:400])"),
         ('base={"epochs": [2, 2]}', 'base={"epochs": [1, 1]}'),
     )  # fmt: skip
