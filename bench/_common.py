@@ -19,6 +19,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -131,23 +132,18 @@ class Stopwatch:
     def now(self) -> float:
         return time.perf_counter() - self.start - self.paused_s
 
+    @contextlib.contextmanager
     def paused(self):
-        watch = self
-
-        class _Pause:
-            def __enter__(self):
-                self.began = time.perf_counter()
-
-            def __exit__(self, *exc):
-                watch.paused_s += time.perf_counter() - self.began
-                return False
-
-        return _Pause()
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.paused_s += time.perf_counter() - began
 
 
 def race_callback(watch: Stopwatch, *, target=None, budget_s=None, test=None, full_model=None):
     """A callback that stops `fit` once `val_accuracy` reaches `target` (checked at epoch ends)
-    or once `watch` passes `budget_s` (checked after every batch).
+    or once `watch` passes `budget_s` (checked after every batch and at epoch ends).
 
     It records the validation curve against `watch` (`.curve`: `[{"t", "val_acc"}]`), the time
     the target was reached (`.reached_at`, None if never) and, when `test` is given, the test
@@ -168,6 +164,8 @@ def race_callback(watch: Stopwatch, *, target=None, budget_s=None, test=None, fu
         def on_epoch_end(self, epoch, logs=None):
             if self.reached_at is not None:
                 return
+            if budget_s is not None and watch.now() > budget_s:
+                self.model.stop_training = True  # no next epoch, not even its first batch
             val = (logs or {}).get("val_accuracy")
             if val is None:
                 return
