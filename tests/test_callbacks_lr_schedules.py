@@ -20,6 +20,7 @@ from kerasft.callbacks.polynomial_decay import PolynomialDecay
 from kerasft.callbacks.step_decay import StepDecay
 from kerasft.callbacks.warmup import Warmup
 from kerasft.errors import KerasftError
+from kerasft.training.phase import current_phase
 
 X = np.random.default_rng(0).random((32, 4)).astype("float32")
 Y = X.sum(axis=1, keepdims=True)
@@ -280,7 +281,7 @@ def test_phase_cosine_decays_only_phase_two_of_fine_tune(cache, tmp_path):
     seen = []
     spy = keras.callbacks.LambdaCallback(
         on_train_batch_begin=lambda b, logs: seen.append(
-            (model._kerasft_phase, float(model.optimizer.learning_rate))
+            (current_phase(model).number, float(model.optimizer.learning_rate))
         )
     )
     kft.fine_tune(

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from kerasft.callbacks import ProgressBar
 from kerasft.errors import KerasftError
+from kerasft.training.phase import Phase, running_phase
 
 X, Y = np.random.default_rng(0).normal(size=(24, 3)).astype("float32"), np.zeros((24, 1))
 
@@ -60,11 +61,11 @@ def test_a_phase_stopped_early_keeps_the_total_honest():
     stop = keras.callbacks.LambdaCallback(
         on_epoch_end=lambda e, logs: setattr(model, "stop_training", e == 1)
     )
-    model._kerasft_phase = 1  # as kft.fine_tune marks its phases
-    model.fit(X, Y, batch_size=8, epochs=4, verbose=0, callbacks=[bar, stop])  # stops after 2
+    with running_phase(model, Phase(1, 0, 4, total_epochs=6, lr=1e-3)):  # as kft.fine_tune
+        model.fit(X, Y, batch_size=8, epochs=4, verbose=0, callbacks=[bar, stop])  # stops: 2
     assert bar.steps_done == 6 and bar.total_steps == 18
-    model._kerasft_phase = 2
-    model.fit(X, Y, batch_size=8, epochs=6, initial_epoch=4, verbose=0, callbacks=[bar])
+    with running_phase(model, Phase(2, 4, 6, total_epochs=6, lr=1e-4)):
+        model.fit(X, Y, batch_size=8, epochs=6, initial_epoch=4, verbose=0, callbacks=[bar])
     assert bar.steps_done == 12
     assert "12/12" in last_state(out.getvalue()) and "phase 2 epoch 6/6" in last_state(
         out.getvalue()

@@ -12,6 +12,7 @@ import pytest
 import kerasft as kft
 from kerasft.errors import KerasftError
 from kerasft.training.guard import warn_if_stale_compile
+from kerasft.training.phase import current_phase
 
 
 class Snapshots(keras.callbacks.Callback):
@@ -25,7 +26,7 @@ class Snapshots(keras.callbacks.Callback):
         return {v.path: v.numpy().copy() for v in self.model.weights}
 
     def on_train_begin(self, logs=None):
-        self.phases.append({"phase": self.model._kerasft_phase, "start": self._values()})
+        self.phases.append({"phase": current_phase(self.model).number, "start": self._values()})
 
     def on_train_end(self, logs=None):
         self.phases[-1]["end"] = self._values()

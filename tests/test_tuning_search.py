@@ -11,6 +11,7 @@ import yaml
 from kerasft import config
 from kerasft.cli.tune import split_config
 from kerasft.errors import KerasftError
+from kerasft.training.phase import current_phase
 from kerasft.tuning import SearchSpace, tune
 from kerasft.tuning.backbones import SMALL_CNN
 
@@ -113,7 +114,7 @@ def test_a_trial_runs_the_fit_recipe_of_its_config(data):
     seen = []
     spy = keras.callbacks.LambdaCallback(
         on_train_batch_begin=lambda b, logs: seen.append(
-            (model._kerasft_phase, float(model.optimizer.learning_rate))
+            (current_phase(model).number, float(model.optimizer.learning_rate))
         )
     )
     model = hm.build(hp)

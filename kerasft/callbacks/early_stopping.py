@@ -5,13 +5,14 @@ from __future__ import annotations
 import keras
 
 from kerasft.errors import KerasftError
+from kerasft.training.phase import current_phase
 
 
 class EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras's `EarlyStopping` plus `min_epochs` and an explicit rule for training in phases.
 
     `kft.fine_tune` trains in two `fit` calls (head, then unfrozen backbone with
-    `initial_epoch` > 0, with `model._kerasft_phase == 2`); each `fit` call is a phase for a
+    `initial_epoch` > 0, `kerasft.training.current_phase(model).number == 2`); each `fit` call is a phase for a
     plain Keras model. Phase 2 often starts worse than phase 1 ended (new trainable weights, a
     new optimizer), so comparing it with phase 1's best would stop it at once.
 
@@ -23,8 +24,8 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
       counter carry over; phase 2 stops after `patience` epochs without beating phase 1's
       best, and `restore_best_weights` may bring back phase 1's weights.
 
-    A new phase is a `fit` call whose `model._kerasft_phase` differs from the previous call's,
-    or any `fit` call when the model has no `_kerasft_phase`.
+    A new phase is a `fit` call whose `current_phase(model)` number differs from the previous
+    call's, or any `fit` call outside `kft.fine_tune` (no current phase).
 
     Args:
         monitor, min_delta, patience, verbose, mode, baseline, restore_best_weights,
@@ -88,7 +89,8 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         self.best_epoch = 0
 
     def on_train_begin(self, logs=None):
-        key = getattr(self.model, "_kerasft_phase", None)
+        phase = current_phase(self.model)
+        key = phase.number if phase is not None else None
         new_phase = self.phases == 0 or key is None or key != self._phase_key
         self._phase_key = key
         if new_phase:

@@ -10,6 +10,7 @@ import numpy as np
 
 from kerasft.errors import KerasftError
 from kerasft.optimizers._inner import model_optimizer
+from kerasft.training.phase import current_phase
 
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -158,7 +159,8 @@ class LRScheduleCallback(keras.callbacks.Callback):
             return 0
         # A fine-tuning phase resumed after a crash goes on with the schedule it had:
         # `kft.fine_tune` records where the phase began.
-        start = getattr(self.model, "_kerasft_phase_start", None)
+        phase = current_phase(self.model)
+        start = phase.first_epoch if phase is not None else None
         return first_epoch if start is None else min(int(start), first_epoch)
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -7,6 +7,7 @@ import numpy as np
 
 from kerasft.callbacks.lr_schedule_callback import FitPlan, LRScheduleCallback
 from kerasft.errors import KerasftError
+from kerasft.training.phase import current_phase
 
 
 class PhaseCosine(LRScheduleCallback):
@@ -14,8 +15,8 @@ class PhaseCosine(LRScheduleCallback):
     cosine, batch by batch, across all epochs of one `kft.fine_tune` phase; the compiled rate
     is put back when the phase ends. This is `kerasft fit`'s `ft_schedule: cosine`.
 
-    The phase is `model._kerasft_phase` (1: head, 2: unfrozen blocks), which `kft.fine_tune`
-    sets; the other phase keeps its constant rate. With `phase=None` every `fit` call gets
+    The phase is `kerasft.training.current_phase(model).number` (1: head, 2: unfrozen
+    blocks) while `kft.fine_tune` runs; the other phase keeps its constant rate. With `phase=None` every `fit` call gets
     its own cosine (a plain Keras project). The schedule is Keras's `CosineDecay` over the
     steps of the phase. The rate is logged as "learning_rate" in both phases, so a
     `CSVLogger` appending across phases keeps one set of columns.
@@ -78,7 +79,8 @@ class PhaseCosine(LRScheduleCallback):
         return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
     def on_train_begin(self, logs=None):
-        current = getattr(self.model, "_kerasft_phase", None)
+        phase = current_phase(self.model)
+        current = phase.number if phase is not None else None
         self._in_phase = self.phase is None or current == self.phase
         self.learning_rates = []
         if self._in_phase:

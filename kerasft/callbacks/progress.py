@@ -8,6 +8,7 @@ from typing import IO, Any
 import keras
 
 from kerasft.errors import KerasftError
+from kerasft.training.phase import current_phase
 
 
 class ProgressBar(keras.callbacks.Callback):
@@ -95,7 +96,8 @@ class ProgressBar(keras.callbacks.Callback):
                 "ProgressBar: fit() also prints Keras's progress bar; pass verbose=0 to fit.",
                 stacklevel=2,
             )
-        told = getattr(self.model, "_kerasft_total_epochs", None)
+        running = current_phase(self.model)
+        told = running.total_epochs if running is not None else None
         self._epochs = max(self.total_epochs or 0, told or 0, int(params.get("epochs") or 0))
         self._steps_per_epoch = params.get("steps") or self._steps_per_epoch
 
@@ -122,7 +124,8 @@ class ProgressBar(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
         self._epoch_steps = 0
-        phase = getattr(self.model, "_kerasft_phase", None)
+        running = current_phase(self.model)
+        phase = running.number if running is not None else None
         parts = [self.desc] if self.desc else []
         if phase is not None:
             parts.append(f"phase {phase}")
@@ -153,10 +156,11 @@ class ProgressBar(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._bar is None:
             return
-        # After phase 1 of `kft.fine_tune` phase 2 follows: the same bar goes on counting.
-        first_phase = getattr(self.model, "_kerasft_phase", None) == 1
+        # When another phase of `kft.fine_tune` follows: the same bar goes on counting.
+        running = current_phase(self.model)
+        more_phases = running is not None and running.last_epoch < running.total_epochs
         finished = self._epoch + 1 >= self._epochs
-        if first_phase or not (finished or self.model.stop_training):
+        if more_phases or not (finished or self.model.stop_training):
             self._bar.refresh()
         else:
             self.close()

@@ -12,6 +12,7 @@ import numpy as np
 
 from kerasft.callbacks import images
 from kerasft.errors import KerasftError
+from kerasft.training.phase import current_phase
 
 # Augmentation layers whose class name does not start with "Random".
 _AUGMENTATION_CLASSES = {"RandAugment", "AugMix", "MixUp", "CutMix"}
@@ -370,9 +371,9 @@ class TensorBoardExtras(keras.callbacks.Callback):
         ]
         with self._writer.as_default():
             tf.summary.scalar("trainable_params", count, step=epoch)
-            phase = getattr(self.model, "_kerasft_phase", None)
+            phase = current_phase(self.model)
             if phase is not None:
-                tf.summary.scalar("phase", int(phase), step=epoch)
+                tf.summary.scalar("phase", phase.number, step=epoch)
             tf.summary.text(
                 "trainable_blocks",
                 f"{count:,} trainable parameters in: {', '.join(trainable) or 'nothing'}",

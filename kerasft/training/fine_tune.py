@@ -13,6 +13,7 @@ from kerasft.freezing import freeze, unfreeze
 from kerasft.training.compile import compile as kft_compile
 from kerasft.training.guard import RecompileGuard
 from kerasft.training.inputs import to_dataset
+from kerasft.training.phase import Phase, running_phase
 from kerasft.training.resume import (
     HistoryTrim,
     PhaseCheckpoint,
@@ -97,7 +98,7 @@ def fine_tune(
     `unfreeze_blocks` blocks (BatchNorm stays in inference mode; its gamma/beta train only
     with `train_bn`), recompiles with `ft_lr` (default `lr / 10`) and continues from the
     epoch phase 1 ended on, so epoch numbers, callbacks and TensorBoard curves run on across
-    phases. During each `fit`, `model._kerasft_phase` is 1 or 2.
+    phases. During each `fit`, `kerasft.training.current_phase(model)` is the `Phase`.
 
     Args:
         model: a `kft.build` model, or any Keras model (treated as its own backbone).
@@ -157,7 +158,6 @@ def fine_tune(
     histories, walls = [], []
 
     def run_phase(phase: int, initial_epoch: int, last_epoch: int):
-        model._kerasft_phase = phase
         done = finished_phase(run_dir, phase)
         if done is not None:  # a restart: this phase finished before the crash
             restore_phase(model, run_dir, phase)
@@ -189,18 +189,26 @@ def fine_tune(
         # BackupAndRestore tells `fit` where to resume through `model._initial_epoch`, which
         # Keras never clears: a resumed phase 1 would otherwise start phase 2 at its epoch.
         model._initial_epoch = None
-        model._kerasft_phase_start = initial_epoch  # schedules of a resumed phase go on
+        current = Phase(
+            phase,
+            initial_epoch,
+            last_epoch,
+            total_epochs=head_epochs + ft_epochs,
+            lr=lr if phase == 1 else ft_lr,
+            unfreeze_blocks=0 if phase == 1 else unfreeze_blocks,
+            train_bn=train_bn and phase == 2,
+        )
         try:
-            if fn is not None:
-                history = fn(model, train_ds, val_ds, kwargs)
-            else:
-                history = model.fit(train_ds, validation_data=val_ds, **kwargs)
+            with running_phase(model, current):
+                if fn is not None:
+                    history = fn(model, train_ds, val_ds, kwargs)
+                else:
+                    history = model.fit(train_ds, validation_data=val_ds, **kwargs)
         finally:
-            model._initial_epoch = model._kerasft_phase_start = None
+            model._initial_epoch = None
         walls.append(time.perf_counter() - start)
         histories.append(history)
 
-    model._kerasft_total_epochs = head_epochs + ft_epochs  # progress bars span both phases
     freeze(model)
     kft_compile(model, lr, optimizer=optimizer, label_smoothing=label_smoothing)
     if head_epochs:
@@ -209,7 +217,6 @@ def fine_tune(
         unfreeze(model, unfreeze_blocks, train_bn=train_bn)
         kft_compile(model, ft_lr, optimizer=optimizer, label_smoothing=label_smoothing)
         run_phase(2, head_epochs, head_epochs + ft_epochs)
-    model._kerasft_phase = None
     merged = merge_histories(model, histories)
     if run_dir is not None and os.path.exists(os.path.join(run_dir, "history.csv")):
         # history.csv spans restarts; the History objects only see the last process.

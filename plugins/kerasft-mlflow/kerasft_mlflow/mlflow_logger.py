@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from kerasft.errors import KerasftError
+from kerasft.training.phase import current_phase
 
 # MLflow rejects longer parameter values.
 _MAX_PARAM_LENGTH = 500
@@ -229,7 +230,8 @@ class MLflowLogger(keras.callbacks.Callback):
     def _log_params(self, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
-        phase = getattr(self.model, "_kerasft_phase", None)
+        running = current_phase(self.model)
+        phase = running.number if running is not None else None
         suffix = f"phase{phase}" if phase is not None else f"fit{self._fits}"
         new = []
         for key, value in params.items():

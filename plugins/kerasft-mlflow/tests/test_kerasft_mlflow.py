@@ -15,6 +15,7 @@ from PIL import Image
 import kerasft.callbacks as kcb
 from kerasft.callbacks.tensorboard_extras import TensorBoardExtras
 from kerasft.errors import KerasftError
+from kerasft.training.phase import Phase, running_phase
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +74,22 @@ def two_phase_run(store, tmp_path_factory):
     model.compile(
         keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"]
     )
-    model._kerasft_phase = 1
-    model.fit(x, y, validation_data=(xv, yv), epochs=2, verbose=0, callbacks=callbacks)
+    with running_phase(model, Phase(1, 0, 2, total_epochs=4, lr=0.01)):
+        model.fit(x, y, validation_data=(xv, yv), epochs=2, verbose=0, callbacks=callbacks)
     model.get_layer("body").trainable = True
     model.compile(
         keras.optimizers.Adam(0.001), "sparse_categorical_crossentropy", metrics=["accuracy"]
     )
-    model._kerasft_phase = 2
-    history = model.fit(
-        x, y, validation_data=(xv, yv), epochs=4, initial_epoch=2, verbose=0, callbacks=callbacks
-    )
+    with running_phase(model, Phase(2, 2, 4, total_epochs=4, lr=0.001)):
+        history = model.fit(
+            x,
+            y,
+            validation_data=(xv, yv),
+            epochs=4,
+            initial_epoch=2,
+            verbose=0,
+            callbacks=callbacks,
+        )
     return model, logger, MlflowClient(uri), history, (xv, yv), tmp
 
 
