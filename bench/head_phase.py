@@ -24,7 +24,7 @@ def main() -> dict:
     import tensorflow as tf
 
     import kerasft as kft
-    from kerasft.training.cached_phases import cached_phase_fns
+    from kerasft.cache import CachedRunner
 
     train, val, test = c.fashion_mnist(args)
     (x, y), (xv, yv) = train, val
@@ -68,14 +68,8 @@ def main() -> dict:
 
     with c.Clock() as ours:
         model = build_ours()
-        fns = cached_phase_fns(
-            model,
+        runner = CachedRunner(
             "auto",
-            unfreeze_blocks=0,
-            train=train,
-            val=val,
-            batch_size=args.batch_size,
-            seed=args.seed,
             cache_dir=tempfile.mkdtemp(prefix="kft-bench-"),
             verbose=args.verbose,
         )
@@ -88,7 +82,7 @@ def main() -> dict:
             batch_size=args.batch_size,
             seed=args.seed,
             verbose=args.verbose,
-            phase_fns=fns,
+            cache=runner,
         )
     ours_acc = c.test_accuracy(model, test)
 

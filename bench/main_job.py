@@ -70,8 +70,8 @@ def main() -> dict:
     import numpy as np
 
     import kerasft as kft
+    from kerasft.cache import CachedRunner
     from kerasft.jobs.recipe import fine_tune_kwargs
-    from kerasft.training.cached_phases import cached_phase_fns
 
     keras.utils.set_random_seed(args.seed)
     (x_all, y_all), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
@@ -92,14 +92,8 @@ def main() -> dict:
         dropout=RECIPE["dropout"],
     )
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="kerasft-main-job-")
-    fns = cached_phase_fns(
-        model,
+    runner = CachedRunner(
         args.cache,
-        unfreeze_blocks=args.unfreeze_blocks,
-        train=train,
-        val=val,
-        batch_size=args.batch_size,
-        seed=args.seed,
         cache_dir=cache_dir,
         dtype=args.cache_dtype,
         verbose=args.verbose,
@@ -119,7 +113,7 @@ def main() -> dict:
             "cache": "off",
         }
     )
-    history = kft.fine_tune(model, train, val, **recipe, verbose=args.verbose, phase_fns=fns)
+    history = kft.fine_tune(model, train, val, **{**recipe, "cache": runner}, verbose=args.verbose)
     fitted = time.perf_counter() - START
     # The full model, raw 28x28 images in: what `model.save` would write.
     _, test_acc = model.evaluate(

@@ -53,7 +53,7 @@ def main() -> dict:
     import keras
 
     import kerasft as kft
-    from kerasft.training.cached_phases import cached_phase_fns
+    from kerasft.cache import CachedRunner
 
     train, val, test = c.fashion_mnist(args)
     (x, y), (xv, yv) = train, val
@@ -91,14 +91,8 @@ def main() -> dict:
             weights=c.weights(args),
             dropout=0.2,
         )
-        fns = cached_phase_fns(
-            model,
+        runner = CachedRunner(
             "auto",
-            unfreeze_blocks=2,
-            train=train,
-            val=val,
-            batch_size=args.batch_size,
-            seed=args.seed,
             cache_dir=tempfile.mkdtemp(prefix="kft-bench-"),
             verbose=args.verbose,
         )
@@ -112,7 +106,7 @@ def main() -> dict:
             unfreeze_blocks=2,
             seed=args.seed,
             callbacks=[ours_times],
-            phase_fns=fns,
+            cache=runner,
             **fit,
         )
     ours_trained = sorted(w.name for w in model.trainable_weights)

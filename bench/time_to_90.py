@@ -41,8 +41,8 @@ def main() -> dict:
     import keras
 
     import kerasft as kft
+    from kerasft.cache import CachedRunner
     from kerasft.jobs.recipe import fine_tune_kwargs
-    from kerasft.training.cached_phases import cached_phase_fns
 
     train, val, test = c.fashion_mnist(args)
 
@@ -57,14 +57,8 @@ def main() -> dict:
         dropout=RECIPE["dropout"],
     )
     ours = c.race_callback(watch, target=args.target, test=test, full_model=model)
-    fns = cached_phase_fns(
-        model,
+    runner = CachedRunner(
         RECIPE["cache"],
-        unfreeze_blocks=RECIPE["unfreeze_blocks"],
-        train=train,
-        val=val,
-        batch_size=args.batch_size,
-        seed=args.seed,
         cache_dir=tempfile.mkdtemp(prefix="kft-bench-"),
         dtype=RECIPE["cache_dtype"],
         verbose=args.verbose,
@@ -75,7 +69,7 @@ def main() -> dict:
         {**RECIPE, "batch_size": args.batch_size, "seed": args.seed, "cache": "off"}
     )
     recipe["callbacks"].append(ours)
-    kft.fine_tune(model, train, val, **recipe, verbose=args.verbose, phase_fns=fns)
+    kft.fine_tune(model, train, val, **{**recipe, "cache": runner}, verbose=args.verbose)
     ours_time = ours.reached_at if ours.reached_at is not None else watch.now()
     if ours.test_acc_at_target is None:
         ours.test_acc_at_target = c.test_accuracy(model, test)

@@ -7,8 +7,7 @@ import numpy as np
 from test_cache_equivalence import learnable_data, make_model, tiny_backbone
 
 import kerasft as kft
-from kerasft.cache import ModelCut
-from kerasft.training.cached_phases import cached_phase_fns
+from kerasft.cache import CachedRunner, ModelCut
 
 
 def test_cut_inside_residual_backbone_shares_layers():
@@ -43,15 +42,15 @@ def test_augmentation_disables_cache_or_caches_views(capsys):
         epochs=(1, 0),
         batch_size=16,
         verbose=0,
-        phase_fns=cached_phase_fns(model, "memory", train=(x, y)),
+        cache=CachedRunner("memory", verbose=1),
     )
     assert "random augmentation runs before the backbone" in capsys.readouterr().out
 
     model = kft.build(
         tiny_backbone(), 3, input_shape=(16, 16, 3), augmentation=flip, preprocessing="tf"
     )
-    fns = cached_phase_fns(model, "memory", train=(x, y), views=3, batch_size=16)
-    history = kft.fine_tune(model, (x, y), epochs=(2, 1), batch_size=16, verbose=0, phase_fns=fns)
+    fns = CachedRunner("memory", views=3, batch_size=16, verbose=1)
+    history = kft.fine_tune(model, (x, y), epochs=(2, 1), batch_size=16, verbose=0, cache=fns)
     out = capsys.readouterr().out
     assert "computed 32 rows of block2 features" in out and len(history.epoch) == 3
     cut = ModelCut(model)
@@ -79,7 +78,7 @@ def test_callbacks_see_the_full_model(tmp_path):
         batch_size=16,
         verbose=0,
         callbacks=[probe, checkpoint],
-        phase_fns=cached_phase_fns(model, "memory", train=(x, y), batch_size=16, verbose=0),
+        cache=CachedRunner("memory", batch_size=16, verbose=0),
     )
     assert seen == [(True, ["accuracy", "loss"])] * 2
     saved = keras.models.load_model(path)
@@ -100,7 +99,7 @@ def test_early_stopping_stops_the_cached_run():
         batch_size=16,
         verbose=0,
         callbacks=[stop],
-        phase_fns=cached_phase_fns(model, "memory", train=(x, y), batch_size=16, verbose=0),
+        cache=CachedRunner("memory", batch_size=16, verbose=0),
     )
     assert len(history.epoch) == 2
 
@@ -122,7 +121,7 @@ def test_dataset_input_is_cached_with_fine_tune_targets(capsys):
         ds,
         epochs=(2, 0),
         verbose=0,
-        phase_fns=cached_phase_fns(model, "memory", train=ds, val=ds),
+        cache=CachedRunner("memory", verbose=1),
     )
     assert "computed 48 rows" in capsys.readouterr().out
     # Integer labels became the one-hot targets the loss expects (the cached run reshuffles

@@ -11,8 +11,8 @@ import pytest
 import kerasft as kft
 from kerasft import config
 from kerasft.backbones.blocks import block_map
+from kerasft.cache import CachedRunner
 from kerasft.jobs.recipe import fine_tune_kwargs
-from kerasft.training.cached_phases import CachedPhases, cached_phase_fns
 
 
 def tiny_backbone(size: int = 16) -> keras.Model:
@@ -53,18 +53,10 @@ def data():
 def train(data, cached: bool, epochs=(2, 2), dtype="float32", tmp_path=None, **kw):
     (x, y), (xv, yv) = data
     model = make_model()
-    fns = None
+    runner = "off"
     if cached:
-        fns = cached_phase_fns(
-            model,
-            "memory" if tmp_path is None else "disk",
-            train=(x, y),
-            val=(xv, yv),
-            batch_size=16,
-            dtype=dtype,
-            cache_dir=tmp_path,
-            verbose=0,
-            unfreeze_blocks=kw.get("unfreeze_blocks", 2),
+        runner = CachedRunner(
+            "memory" if tmp_path is None else "disk", dtype=dtype, cache_dir=tmp_path, verbose=0
         )
     history = kft.fine_tune(
         model,
@@ -74,7 +66,7 @@ def train(data, cached: bool, epochs=(2, 2), dtype="float32", tmp_path=None, **k
         batch_size=16,
         lr=3e-2,
         verbose=0,
-        phase_fns=fns,
+        cache=runner,
         **kw,
     )
     return model, history
@@ -140,20 +132,8 @@ def mobilenet_run(fashion_mnist, cached: bool, train_bn: bool):
     if cached:
         # float32 features: the equivalence of the machinery (cut, batch order, BatchNorm
         # mode), without float16 rounding, which Adam's sign-like first steps amplify.
-        phases = CachedPhases(
-            model,
-            "memory",
-            unfreeze_blocks=kwargs["unfreeze_blocks"],
-            train=train,
-            val=val,
-            batch_size=kwargs["batch_size"],
-            seed=kwargs["seed"],
-            dtype="float32",
-            verbose=0,
-        )
-    history = kft.fine_tune(
-        model, train, val, **kwargs, phase_fns=phases and phases.phase_fns(), verbose=0
-    )
+        phases = kwargs["cache"] = CachedRunner("memory", dtype="float32", verbose=0)
+    history = kft.fine_tune(model, train, val, **kwargs, verbose=0)
     probs = model.predict(val[0], verbose=0)
     return SimpleNamespace(
         model=model, history=history, initial=initial, probs=probs, phases=phases

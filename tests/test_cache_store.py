@@ -7,11 +7,10 @@ import pytest
 from test_cache_equivalence import learnable_data, make_model
 
 import kerasft as kft
-from kerasft.cache import FeatureCache, FeatureStore, ModelCut, budget, clear, ls
+from kerasft.cache import CachedRunner, FeatureCache, FeatureStore, ModelCut, budget, clear, ls
 from kerasft.cache.fingerprint import row_hashes
 from kerasft.cli.main import main as cli
 from kerasft.errors import KerasftError
-from kerasft.training.cached_phases import cached_phase_fns
 
 
 def test_rows_are_reused_across_subsets_and_orders(tmp_path):
@@ -55,7 +54,7 @@ def test_cache_reused_across_runs_and_folds(tmp_path, capsys):
         epochs=(1, 0),
         batch_size=16,
         verbose=0,
-        phase_fns=cached_phase_fns(model, "disk", train=(x, y), **kwargs),
+        cache=CachedRunner("disk", **kwargs),
     )
     assert "computed 48 rows" in capsys.readouterr().out
     # A new run on a fold (a subset) computes nothing.
@@ -67,7 +66,7 @@ def test_cache_reused_across_runs_and_folds(tmp_path, capsys):
         epochs=(1, 0),
         batch_size=16,
         verbose=0,
-        phase_fns=cached_phase_fns(model, "disk", train=fold, **kwargs),
+        cache=CachedRunner("disk", **kwargs),
     )
     out = capsys.readouterr().out
     assert "computed" not in out and "30 rows of kft_head_pool features reused" in out
@@ -102,19 +101,22 @@ def test_cached_phases_fall_back_without_room(tmp_path, capsys, monkeypatch):
         epochs=(1, 0),
         batch_size=16,
         verbose=0,
-        phase_fns=cached_phase_fns(model, train=(x, y), cache_dir=tmp_path),
+        cache=CachedRunner(cache_dir=tmp_path, verbose=1),
     )
     assert "neither RAM" in capsys.readouterr().out and len(history.epoch) == 1
 
 
 def test_bad_settings_are_refused_before_training():
     model = make_model()
+    x, y = learnable_data(8)
+    before = [w.numpy().copy() for w in model.weights]
     with pytest.raises(KerasftError, match="cache"):
-        cached_phase_fns(model, "ram")
+        kft.fine_tune(model, (x, y), epochs=(1, 1), cache="ram")
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, model.weights))
     with pytest.raises(KerasftError, match="float16"):
-        cached_phase_fns(model, dtype="int8")
+        CachedRunner(dtype="int8", verbose=1)
     with pytest.raises(KerasftError, match="views"):
-        cached_phase_fns(model, views=0)
+        CachedRunner(views=0, verbose=1)
 
 
 def test_cli_ls_and_clear(tmp_path, capsys):

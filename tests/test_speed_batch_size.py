@@ -13,10 +13,10 @@ import tensorflow as tf
 from test_cache_equivalence import learnable_data, make_model
 
 import kerasft as kft
+from kerasft.cache import CachedRunner
 from kerasft.errors import KerasftError
 from kerasft.speed import cpu_defaults
 from kerasft.speed.batch_size import find_batch_size, is_out_of_memory, largest_fitting
-from kerasft.training.cached_phases import cached_phase_fns
 
 
 @pytest.mark.parametrize("capacity", [1, 7, 8, 100, 256, 300, 1000, 5000])
@@ -105,8 +105,8 @@ def test_finder_refuses_bad_arguments():
 def test_auto_batch_size_is_measured_per_phase(capsys):
     x, y = learnable_data(64)
     model = make_model()
-    fns = cached_phase_fns(model, "memory", train=(x, y), batch_size="auto")
-    history = kft.fine_tune(model, (x, y), epochs=(1, 1), batch_size=16, verbose=0, phase_fns=fns)
+    fns = CachedRunner("memory", batch_size="auto", verbose=1)
+    history = kft.fine_tune(model, (x, y), epochs=(1, 1), batch_size=16, verbose=0, cache=fns)
     out = capsys.readouterr().out
     assert "phase 1:" in out and "phase 2:" in out and len(history.epoch) == 2
 

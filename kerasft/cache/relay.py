@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from kerasft import compat
+
 _HOOKS = (
     "on_epoch_begin",
     "on_epoch_end",
@@ -59,10 +61,10 @@ class CallbackRelay(keras.callbacks.Callback):
         self.relayed.on_train_begin(logs)
         # BackupAndRestore (bound to the full model) sets the epoch to resume from on the
         # model it restored; the runner is the one whose `fit` loop reads it.
-        resume = getattr(self.target, "_initial_epoch", None)
+        resume = compat.resume_epoch(self.target)
         if resume is not None:
-            self.runner._initial_epoch = resume
-            self.target._initial_epoch = None
+            compat.set_resume_epoch(self.runner, resume)
+            compat.set_resume_epoch(self.target, None)
         self._sync()
 
     def on_train_end(self, logs=None):

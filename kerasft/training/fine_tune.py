@@ -1,4 +1,13 @@
-"""`kft.fine_tune`: the two-phase recipe (train the head, then the top blocks) through `fit`."""
+"""`kft.fine_tune`: the two-phase recipe (train the head, then the top blocks) through `fit`.
+
+The engine in one paragraph: `fine_tune` checks and converts the data once
+(`training/inputs.py`), builds a plan of `Phase` objects (`training/phase.py`), and for
+each phase freezes/unfreezes and compiles the model (`freezing.py`, `training/compile.py`),
+skips it when a restarted run had finished it (`training/resume.py`), and hands it to one
+runner: `FitRunner` (`training/runner.py`, the model's own `fit`) or `CachedRunner`
+(`cache/runner.py`, the trainable part on features computed once). While a phase runs,
+`current_phase(model)` tells callbacks which one it is.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +17,12 @@ from collections.abc import Sequence
 
 import keras
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.freezing import freeze, unfreeze
 from kerasft.training.compile import compile as kft_compile
 from kerasft.training.guard import RecompileGuard
-from kerasft.training.inputs import to_dataset
+from kerasft.training.inputs import prepare
 from kerasft.training.phase import Phase, running_phase
 from kerasft.training.resume import (
     HistoryTrim,
@@ -22,6 +32,7 @@ from kerasft.training.resume import (
     history_from_csv,
     restore_phase,
 )
+from kerasft.training.runner import FitRunner
 from kerasft.training.tasks import infer_task
 
 
@@ -70,6 +81,49 @@ def run_callbacks(run_dir: str | os.PathLike | None) -> list[keras.callbacks.Cal
     ]
 
 
+def plan_phases(
+    head_epochs: int,
+    ft_epochs: int,
+    *,
+    lr: float,
+    ft_lr: float,
+    unfreeze_blocks: int | str,
+    train_bn: bool,
+    runner: str = "fit",
+) -> list[Phase]:
+    """The phases of the two-phase recipe: the head, then the top blocks (empty ones left out).
+
+    Args:
+        head_epochs, ft_epochs: epochs of phase 1 (head) and phase 2 (top blocks).
+        lr, ft_lr: their learning rates.
+        unfreeze_blocks: the blocks phase 2 trains (an int or "all").
+        train_bn: whether phase 2 trains BatchNorm gamma/beta.
+        runner: the name of the runner the phases go to ("fit" or "cached").
+
+    Example:
+
+    >>> [(p.number, p.first_epoch, p.last_epoch) for p in plan_phases(
+    ...     3, 2, lr=1e-3, ft_lr=1e-4, unfreeze_blocks=2, train_bn=False)]
+    [(1, 0, 3), (2, 3, 5)]
+    """
+    total = head_epochs + ft_epochs
+    phases = [
+        Phase(1, 0, head_epochs, total, lr, runner=runner),
+        Phase(2, head_epochs, total, total, ft_lr, unfreeze_blocks, train_bn, runner),
+    ]
+    return [phase for phase in phases if phase.epochs]
+
+
+def _runner(cache) -> FitRunner:
+    if isinstance(cache, FitRunner):
+        return cache
+    if cache in (False, None, "off"):
+        return FitRunner()
+    from kerasft.cache.runner import CachedRunner
+
+    return CachedRunner("auto" if cache is True else cache)
+
+
 def fine_tune(
     model: keras.Model,
     train,
@@ -89,8 +143,7 @@ def fine_tune(
     backup_overhead: float | None = 0.25,
     class_weight: dict | None = None,
     verbose: int | str = "auto",
-    cache: str | bool = "off",
-    phase_fns: dict | None = None,
+    cache="off",
 ) -> keras.callbacks.History:
     """Fine-tune in two phases with `model.fit`, and return one merged `History`.
 
@@ -102,18 +155,30 @@ def fine_tune(
 
     Args:
         model: a `kft.build` model, or any Keras model (treated as its own backbone).
-        train, val: `(images, labels)` arrays or batched `tf.data.Dataset`s of them.
+        train: `(images, labels)` arrays, or a batched `tf.data.Dataset` of them.
+        val: validation data in the same form, or None.
         epochs: `(head_epochs, fine_tune_epochs)`, or one int for both.
+        lr: the head's learning rate (phase 1).
+        ft_lr: phase 2's learning rate (default `lr / 10`).
+        unfreeze_blocks: the backbone blocks phase 2 trains, counted from the top (an int,
+            or "all").
+        train_bn: also train BatchNorm gamma/beta in phase 2 (the statistics never train).
+        optimizer: a Keras optimizer name or instance (`kft.compile`), new for each phase.
+        label_smoothing: for the default cross-entropy loss of a multiclass model.
+        batch_size: the batch size of array data.
+        seed: the seed of the shuffle (and of the cached runner's draws).
         callbacks: passed to both phases.
         run_dir: if given, TensorBoard logs, `history.csv` and crash-safety checkpoints go
             there, and a run killed mid-way resumes when started again with the same run_dir.
         backup_overhead: the largest share of training time the end-of-epoch backups of a
             `run_dir` may take (very short epochs are backed up only every few epochs, and a
             restart redoes those since the last backup), or None to back up every epoch.
-        cache: "auto", "memory", "disk" or "off": train the frozen part of the backbone's
-            work once and reuse it (see `kerasft.cache`).
-        phase_fns: advanced: `{1: fn, 2: fn}` replacing a phase's `fit` call (the feature
-            cache uses it); each `fn(model, train_ds, val_ds, fit_kwargs)` returns a History.
+        class_weight: passed to `fit` (`{class index: weight}`).
+        verbose: passed to `fit` (0 also silences the cache's messages).
+        cache: how phases run: "auto", "memory" or "disk" train the frozen part of the
+            backbone's work once and reuse it (`kerasft.cache.CachedRunner`), "off" runs the
+            plain `fit` (`kerasft.training.runner.FitRunner`); or a runner instance, e.g.
+            `CachedRunner("disk", views=3)` for the cache's options.
 
     Example:
 
@@ -128,100 +193,66 @@ def fine_tune(
     if lr is None or lr <= 0:
         raise KerasftError(f"lr={lr!r}: the head learning rate must be positive, e.g. 1e-3.")
     ft_lr = lr / 10 if ft_lr is None else ft_lr
-    task = infer_task(model)
-    train_ds = to_dataset(train, model, task, batch_size=batch_size, shuffle=True, seed=seed)
-    val_ds = (
-        None
-        if val is None
-        else to_dataset(val, model, task, batch_size=batch_size, what="validation")
+    runner = _runner(cache)
+    data = prepare(train, val, model, infer_task(model), batch_size=batch_size, seed=seed)
+    plan = plan_phases(
+        head_epochs,
+        ft_epochs,
+        lr=lr,
+        ft_lr=ft_lr,
+        unfreeze_blocks=unfreeze_blocks,
+        train_bn=train_bn,
+        runner=runner.name,
     )
-    user_callbacks = list(callbacks or [])
     # Run-dir loggers go last so they record what user callbacks (LR schedules) add to logs.
-    shared = [RecompileGuard(), *user_callbacks, *run_callbacks(run_dir)]
-    if cache not in (False, None, "off"):
-        from kerasft.training.cached_phases import cached_phase_fns
-
-        cached = cached_phase_fns(
-            model,
-            cache=cache,
-            # Without a phase 2 there is no point caching activations for it.
-            unfreeze_blocks=unfreeze_blocks if ft_epochs else 0,
-            # Arrays are hashed directly for the cache key; datasets are collected in one pass.
-            train=train if isinstance(train, (tuple, list)) else None,
-            val=val if isinstance(val, (tuple, list)) else None,
-            batch_size=batch_size,
-            seed=seed,
-            verbose=0 if verbose == 0 else 1,
-        )
-        phase_fns = {**cached, **(phase_fns or {})}
-    phase_fns = phase_fns or {}
+    shared = [RecompileGuard(), *(callbacks or []), *run_callbacks(run_dir)]
+    runner.start(model, plan, data, verbose)
     histories, walls = [], []
-
-    def run_phase(phase: int, initial_epoch: int, last_epoch: int):
-        done = finished_phase(run_dir, phase)
+    for phase in plan:
+        freeze(model)
+        if phase.unfreeze_blocks:
+            unfreeze(model, phase.unfreeze_blocks, train_bn=phase.train_bn)
+        kft_compile(model, phase.lr, optimizer=optimizer, label_smoothing=label_smoothing)
+        done = finished_phase(run_dir, phase.number)
         if done is not None:  # a restart: this phase finished before the crash
-            restore_phase(model, run_dir, phase)
+            restore_phase(model, run_dir, phase.number)
             walls.append(done["wall_time_s"])
-            return
+            continue
         # The backup goes last: an epoch counts as done once every callback (the CSV history
         # above all) has recorded it. The phase checkpoint comes just before it: it records
         # the weights other callbacks leave at the phase's end (EarlyStopping's best) before
         # the backup is deleted. The history trim follows the backup's restore.
         resume = (
             [
-                PhaseCheckpoint(model, run_dir, phase),
-                backup(run_dir, phase, backup_overhead),
-                HistoryTrim(os.path.join(run_dir, "history.csv"), initial_epoch),
+                PhaseCheckpoint(model, run_dir, phase.number),
+                backup(run_dir, phase.number, backup_overhead),
+                HistoryTrim(os.path.join(run_dir, "history.csv"), phase.first_epoch),
             ]
             if run_dir
             else []
         )
-        kwargs = dict(
-            epochs=last_epoch,
-            initial_epoch=initial_epoch,
+        fit_kwargs = dict(
+            epochs=phase.last_epoch,
+            initial_epoch=phase.first_epoch,
             callbacks=[*shared, *resume],
             class_weight=class_weight,
             verbose=verbose,
             shuffle=False,  # the pipeline shuffles; fit cannot shuffle a tf.data.Dataset
         )
         start = time.perf_counter()
-        fn = phase_fns.get(phase)
-        # BackupAndRestore tells `fit` where to resume through `model._initial_epoch`, which
-        # Keras never clears: a resumed phase 1 would otherwise start phase 2 at its epoch.
-        model._initial_epoch = None
-        current = Phase(
-            phase,
-            initial_epoch,
-            last_epoch,
-            total_epochs=head_epochs + ft_epochs,
-            lr=lr if phase == 1 else ft_lr,
-            unfreeze_blocks=0 if phase == 1 else unfreeze_blocks,
-            train_bn=train_bn and phase == 2,
-        )
+        # A resumed phase 1 would otherwise start phase 2 at its epoch (Keras never clears it).
+        compat.set_resume_epoch(model, None)
         try:
-            with running_phase(model, current):
-                if fn is not None:
-                    history = fn(model, train_ds, val_ds, kwargs)
-                else:
-                    history = model.fit(train_ds, validation_data=val_ds, **kwargs)
+            with running_phase(model, phase):
+                histories.append(runner.run(model, phase, data, fit_kwargs))
         finally:
-            model._initial_epoch = None
+            compat.set_resume_epoch(model, None)
         walls.append(time.perf_counter() - start)
-        histories.append(history)
-
-    freeze(model)
-    kft_compile(model, lr, optimizer=optimizer, label_smoothing=label_smoothing)
-    if head_epochs:
-        run_phase(1, 0, head_epochs)
-    if ft_epochs:
-        unfreeze(model, unfreeze_blocks, train_bn=train_bn)
-        kft_compile(model, ft_lr, optimizer=optimizer, label_smoothing=label_smoothing)
-        run_phase(2, head_epochs, head_epochs + ft_epochs)
     merged = merge_histories(model, histories)
     if run_dir is not None and os.path.exists(os.path.join(run_dir, "history.csv")):
         # history.csv spans restarts; the History objects only see the last process.
         merged.__dict__.update(history_from_csv(os.path.join(run_dir, "history.csv")))
-        spans = [(0, head_epochs), (head_epochs, head_epochs + ft_epochs)]
-        merged.phases = [span for span in spans if span[1] > span[0]]
+        merged.phases = [(phase.first_epoch, phase.last_epoch) for phase in plan]
     merged.phase_wall_times = walls
+    merged.runner_report = dict(runner.report)
     return merged

@@ -6,6 +6,8 @@ TensorFlow traceback in the middle of an epoch.
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -62,6 +64,59 @@ def check_labels(y: np.ndarray, task: str, num_outputs: int, what: str = "train"
     return y
 
 
+def shuffled(ds: tf.data.Dataset, n: int, seed: int) -> tf.data.Dataset:
+    """`ds` reshuffled each epoch with `seed`: the one shuffle every runner draws batches in.
+
+    A shuffle's order depends on the dataset's length, buffer and seed, not on its elements,
+    so images and their cached features shuffled here come in the same order.
+    """
+    return ds.shuffle(min(n, 20_000), seed=seed, reshuffle_each_iteration=True)
+
+
+def to_arrays(data, model: keras.Model, task: str, what: str = "train"):
+    """Checked `(images, targets)` arrays from `(x, y)`: targets as the loss expects them.
+
+    Integer labels of a multiclass model become one-hot (the default loss smooths labels).
+    """
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise KerasftError(
+            f"{what} data must be an (images, labels) tuple of arrays or a tf.data.Dataset; got "
+            f"{type(data).__name__}."
+        )
+    x, y = np.asarray(data[0]), np.asarray(data[1])
+    if len(x) != len(y):
+        raise KerasftError(f"{what} has {len(x)} images but {len(y)} labels; they must match.")
+    if len(x) == 0:
+        raise KerasftError(f"{what} data is empty.")
+    num_outputs = model.output_shape[-1]
+    x = _check_images(x, model, what)
+    y = check_labels(y, task, num_outputs, what)
+    if task == "multiclass" and y.ndim == 1:
+        y = np.eye(num_outputs, dtype="float32")[y.astype("int64")]
+    return x, y.astype("float32")
+
+
+def _checked_dataset(ds: tf.data.Dataset, model, task: str, what: str) -> tf.data.Dataset:
+    num_outputs = model.output_shape[-1]
+    first = next(iter(ds.take(1)), None)
+    if first is None:
+        raise KerasftError(f"The {what} dataset is empty.")
+    if not isinstance(first, tuple) or len(first) < 2:
+        raise KerasftError(
+            f"The {what} dataset must yield (images, labels) batches; got one element of "
+            f"type {type(first).__name__}."
+        )
+    _check_images(first[0].numpy(), model, what)
+    check_labels(first[1].numpy(), task, num_outputs, what)
+    label_spec = ds.element_spec[1]
+    if task == "multiclass" and label_spec.dtype.is_integer:
+        ds = ds.map(
+            lambda x, y, *rest: (x, tf.one_hot(tf.reshape(y, [-1]), num_outputs), *rest),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
 def to_dataset(
     data,
     model: keras.Model,
@@ -77,41 +132,71 @@ def to_dataset(
     Integer labels of a multiclass model become one-hot (the default loss smooths labels).
     A `tf.data.Dataset` is taken as already batched; its first batch is checked.
     """
-    num_outputs = model.output_shape[-1]
     if isinstance(data, tf.data.Dataset):
-        ds = data
-        first = next(iter(ds.take(1)), None)
-        if first is None:
-            raise KerasftError(f"The {what} dataset is empty.")
-        if not isinstance(first, tuple) or len(first) < 2:
-            raise KerasftError(
-                f"The {what} dataset must yield (images, labels) batches; got one element of "
-                f"type {type(first).__name__}."
-            )
-        _check_images(first[0].numpy(), model, what)
-        check_labels(first[1].numpy(), task, num_outputs, what)
-        label_spec = ds.element_spec[1]
-        if task == "multiclass" and label_spec.dtype.is_integer:
-            ds = ds.map(
-                lambda x, y, *rest: (x, tf.one_hot(tf.reshape(y, [-1]), num_outputs), *rest),
-                num_parallel_calls=tf.data.AUTOTUNE,
-            )
-        return ds.prefetch(tf.data.AUTOTUNE)
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise KerasftError(
-            f"{what} data must be an (images, labels) tuple of arrays or a tf.data.Dataset; got "
-            f"{type(data).__name__}."
-        )
-    x, y = np.asarray(data[0]), np.asarray(data[1])
-    if len(x) != len(y):
-        raise KerasftError(f"{what} has {len(x)} images but {len(y)} labels; they must match.")
-    if len(x) == 0:
-        raise KerasftError(f"{what} data is empty.")
-    x = _check_images(x, model, what)
-    y = check_labels(y, task, num_outputs, what)
-    if task == "multiclass" and y.ndim == 1:
-        y = np.eye(num_outputs, dtype="float32")[y.astype("int64")]
-    ds = tf.data.Dataset.from_tensor_slices((x, y.astype("float32")))
+        return _checked_dataset(data, model, task, what)
+    x, y = to_arrays(data, model, task, what)
+    return _arrays_dataset(x, y, batch_size, shuffle, seed)
+
+
+def _arrays_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
-        ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
+        ds = shuffled(ds, len(x), seed)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass
+class Prepared:
+    """`fine_tune`'s data, checked and converted once: what every runner trains on.
+
+    Args:
+        train, val: batched `(images, targets)` datasets (val may be None); train reshuffles
+            each epoch with `seed` (see `shuffled`).
+        train_arrays, val_arrays: the `(images, targets)` arrays behind them when the data
+            came as arrays, else None (a `tf.data.Dataset` was given).
+        batch_size, seed: as given to `fine_tune`.
+    """
+
+    train: tf.data.Dataset
+    val: tf.data.Dataset | None
+    train_arrays: tuple[np.ndarray, np.ndarray] | None
+    val_arrays: tuple[np.ndarray, np.ndarray] | None
+    batch_size: int
+    seed: int
+
+
+def prepare(train, val, model: keras.Model, task: str, *, batch_size: int, seed: int) -> Prepared:
+    """Check and convert `fine_tune`'s `train`/`val` once, before any training.
+
+    Args:
+        train, val: `(images, labels)` arrays or batched `tf.data.Dataset`s (val may be None).
+        model: the model to train (its input shape and outputs are checked against the data).
+        task: "multiclass", "binary", "multilabel" or "regression" (`infer_task`).
+        batch_size, seed: the batch size of array data, and the seed of its shuffle.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "softmax")])
+    >>> data = prepare((np.zeros((10, 4)), np.arange(10) % 3), None, model, "multiclass",
+    ...                batch_size=4, seed=0)
+    >>> data.train_arrays[1].shape
+    (10, 3)
+    """
+    arrays = {}
+    for what, given in (("train", train), ("validation", val)):
+        if given is not None and not isinstance(given, tf.data.Dataset):
+            arrays[what] = to_arrays(given, model, task, what)
+    if "train" in arrays:
+        train_ds = _arrays_dataset(*arrays["train"], batch_size, True, seed)
+    else:
+        train_ds = _checked_dataset(train, model, task, "train")
+    if val is None:
+        val_ds = None
+    elif "validation" in arrays:
+        val_ds = _arrays_dataset(*arrays["validation"], batch_size, False, seed)
+    else:
+        val_ds = _checked_dataset(val, model, task, "validation")
+    return Prepared(
+        train_ds, val_ds, arrays.get("train"), arrays.get("validation"), batch_size, seed
+    )

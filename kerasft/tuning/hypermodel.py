@@ -121,7 +121,7 @@ class FineTuneHyperModel(kt.HyperModel):
         if self.strategy is not None:
             with self.strategy.scope():
                 return fine_tune(model, train, val, **run)
-        return _fine_tune_with_cache_fallback(fine_tune, model, train, val, run)
+        return fine_tune(model, train, val, **run)
 
 
 def _resume_best_epoch(callbacks, run_dir) -> None:
@@ -144,13 +144,3 @@ def _resume_best_epoch(callbacks, run_dir) -> None:
         if values:
             best = max(values) if callback.objective.direction == "max" else min(values)
             callback.best_value = best
-
-
-def _fine_tune_with_cache_fallback(fine_tune, model, train, val, run):
-    try:
-        return fine_tune(model, train, val, **run)
-    except ModuleNotFoundError as err:  # the feature cache is not installed yet
-        if "cached_phases" not in str(err) and "kerasft.cache" not in str(err):
-            raise
-        run["cache"] = "off"
-        return fine_tune(model, train, val, **run)
