@@ -14,9 +14,9 @@ from test_cache_equivalence import learnable_data, make_model
 
 import kerasft as kft
 from kerasft.cache import CachedRunner
+from kerasft.cache.batch_size import find_batch_size, is_out_of_memory, largest_fitting
 from kerasft.errors import KerasftError
 from kerasft.speed import cpu_defaults
-from kerasft.speed.batch_size import find_batch_size, is_out_of_memory, largest_fitting
 
 
 @pytest.mark.parametrize("capacity", [1, 7, 8, 100, 256, 300, 1000, 5000])

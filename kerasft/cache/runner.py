@@ -13,7 +13,8 @@ optimizer with the model, so training it trains the model, and the saved model i
 full model taking raw images. Callbacks stay bound to the full model and see what a plain
 `fit` would show them (its metrics are built, `stop_training` and the resume epoch are
 relayed). A phase that cannot be cached (trainable layers or random augmentation before the
-cut, no cut found) falls back to the plain `fit`, and says why.
+cut, no cut found, a callback with `changes_trainable = True` such as `GradualUnfreezing`)
+falls back to the plain `fit`, and says why in `report`.
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ class CachedRunner(FitRunner):
     def run(self, model, phase: Phase, data: Prepared, fit_kwargs: dict):
         if self.mode == "off":
             return self._plain(model, phase, data, fit_kwargs, "cache off")
+        if any(getattr(c, "changes_trainable", False) for c in fit_kwargs.get("callbacks", [])):
+            # Layers unfrozen mid-phase would train on features computed while frozen.
+            return self._plain(model, phase, data, fit_kwargs, "a callback changes what trains")
         if phase.unfreeze_blocks == 0:
             block, lower = None, self._next_phase_block(model, phase)
         else:
@@ -186,7 +190,7 @@ class CachedRunner(FitRunner):
             return data.batch_size
         if self.batch_size != "auto":
             return self.batch_size
-        from kerasft.speed.batch_size import find_batch_size
+        from kerasft.cache.batch_size import find_batch_size
 
         found = find_batch_size(trains, start=16, limit=512)
         self._say(

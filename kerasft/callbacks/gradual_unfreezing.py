@@ -96,6 +96,10 @@ class GradualUnfreezing(keras.callbacks.Callback):
     [(1, ['b']), (2, ['a'])]
     """
 
+    # The cached runner trains only what was trainable when the phase began: a phase with
+    # this callback runs the plain `fit` (kerasft/cache/runner.py).
+    changes_trainable = True
+
     def __init__(
         self,
         schedule: Mapping[int, int | str] | None = None,

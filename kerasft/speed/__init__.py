@@ -7,7 +7,7 @@ oneDNN (the CPU kernels that make MobileNet's backward pass up to 14x faster her
 switched on before TensorFlow is imported: `TF_ENABLE_ONEDNN_OPTS=1`, see `cpu_defaults`.
 """
 
-from kerasft.speed.batch_size import BatchSizeResult, find_batch_size
+from kerasft.cache.batch_size import BatchSizeResult, find_batch_size
 from kerasft.speed.cpu import cpu_defaults, tensorflow_started
 
 __all__ = [

@@ -114,6 +114,24 @@ def plan_phases(
     return [phase for phase in phases if phase.epochs]
 
 
+def schedule_callbacks(ft_schedule: str | None) -> list[keras.callbacks.Callback]:
+    """The callbacks of `ft_schedule`: a cosine over phase 2, or none (a constant `ft_lr`).
+
+    Raises:
+        KerasftError: an unknown `ft_schedule`, naming it and the fix.
+    """
+    if ft_schedule == "cosine":
+        from kerasft.callbacks.phase_cosine import PhaseCosine
+
+        return [PhaseCosine(phase=2)]
+    if ft_schedule is not None:
+        raise KerasftError(
+            f"ft_schedule={ft_schedule!r}: use 'cosine' or null (constant ft_lr); other "
+            "schedules go in `callbacks:` (e.g. {name: one_cycle, max_lr: 0.001})."
+        )
+    return []
+
+
 def _runner(cache) -> FitRunner:
     if isinstance(cache, FitRunner):
         return cache
@@ -129,29 +147,35 @@ def fine_tune(
     train,
     val=None,
     *,
-    epochs: int | tuple[int, int] = (3, 3),
+    epochs: int | tuple[int, int] = (5, 3),
     lr: float = 1e-3,
     ft_lr: float | None = None,
-    unfreeze_blocks: int | str = 2,
-    train_bn: bool = False,
+    ft_schedule: str | None = "cosine",
+    unfreeze_blocks: int | str = 6,
+    train_bn: bool = True,
     optimizer="adam",
     label_smoothing: float = 0.1,
-    batch_size: int = 64,
+    batch_size: int = 128,
     seed: int = 0,
     callbacks: Sequence[keras.callbacks.Callback] | None = None,
     run_dir: str | os.PathLike | None = None,
     backup_overhead: float | None = 0.25,
     class_weight: dict | None = None,
     verbose: int | str = "auto",
-    cache="off",
+    cache="auto",
 ) -> keras.callbacks.History:
     """Fine-tune in two phases with `model.fit`, and return one merged `History`.
 
     Phase 1 trains the head with the backbone frozen. Phase 2 unfreezes the top
     `unfreeze_blocks` blocks (BatchNorm stays in inference mode; its gamma/beta train only
-    with `train_bn`), recompiles with `ft_lr` (default `lr / 10`) and continues from the
-    epoch phase 1 ended on, so epoch numbers, callbacks and TensorBoard curves run on across
-    phases. During each `fit`, `kerasft.training.current_phase(model)` is the `Phase`.
+    with `train_bn`), recompiles with `ft_lr` (default `lr / 2`), decays it along a cosine
+    and continues from the epoch phase 1 ended on, so epoch numbers, callbacks and
+    TensorBoard curves run on across phases. During each `fit`,
+    `kerasft.training.current_phase(model)` is the `Phase`.
+
+    The defaults are `kerasft fit`'s measured recipe (`kerasft/config.py`): the feature cache
+    on, the top 6 blocks with BatchNorm gamma/beta in phase 2, a cosine over phase 2, batches
+    of 128, a seeded shuffle.
 
     Args:
         model: a `kft.build` model, or any Keras model (treated as its own backbone).
@@ -159,7 +183,9 @@ def fine_tune(
         val: validation data in the same form, or None.
         epochs: `(head_epochs, fine_tune_epochs)`, or one int for both.
         lr: the head's learning rate (phase 1).
-        ft_lr: phase 2's learning rate (default `lr / 10`).
+        ft_lr: phase 2's learning rate (default `lr / 2`).
+        ft_schedule: "cosine" (phase 2's rate decays to 0 along a half cosine, batch by
+            batch: `kft.callbacks.PhaseCosine`) or None (constant `ft_lr`).
         unfreeze_blocks: the backbone blocks phase 2 trains, counted from the top (an int,
             or "all").
         train_bn: also train BatchNorm gamma/beta in phase 2 (the statistics never train).
@@ -192,7 +218,8 @@ def fine_tune(
     head_epochs, ft_epochs = _epochs(epochs)
     if lr is None or lr <= 0:
         raise KerasftError(f"lr={lr!r}: the head learning rate must be positive, e.g. 1e-3.")
-    ft_lr = lr / 10 if ft_lr is None else ft_lr
+    ft_lr = lr / 2 if ft_lr is None else ft_lr
+    schedule = schedule_callbacks(ft_schedule)
     runner = _runner(cache)
     data = prepare(train, val, model, infer_task(model), batch_size=batch_size, seed=seed)
     plan = plan_phases(
@@ -205,7 +232,7 @@ def fine_tune(
         runner=runner.name,
     )
     # Run-dir loggers go last so they record what user callbacks (LR schedules) add to logs.
-    shared = [RecompileGuard(), *(callbacks or []), *run_callbacks(run_dir)]
+    shared = [RecompileGuard(), *schedule, *(callbacks or []), *run_callbacks(run_dir)]
     runner.start(model, plan, data, verbose)
     histories, walls = [], []
     for phase in plan:
