@@ -64,9 +64,8 @@ def test_quick_start(tmp_path, monkeypatch, fashion_mnist, imagenet_mobilenet):
     monkeypatch.chdir(tmp_path)
     code = reduced(
         snippet("import kerasft as kft\n\n(x_train,"),
-        ("kft.fine_tune(model, (x_train, y_train)", "kft.fine_tune(model, (x_train[:256], y_train[:256])"),
-        ("image_size=96", "image_size=32"),
-        ("epochs=(2, 2)", "epochs=(1, 1)"),
+        ("kft.fine_tune(model, (x_train, y_train)", "kft.fine_tune(model, (x_train[:256], y_train[:256]), epochs=(1, 1)"),
+        ("image_size=64", "image_size=32"),
     )  # fmt: skip
     ns = run(code)
     assert ns["history"].epoch == [0, 1]
