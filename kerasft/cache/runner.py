@@ -32,6 +32,7 @@ from kerasft.cache.cut import ModelCut
 from kerasft.cache.feature_cache import FeatureCache, check_settings
 from kerasft.cache.fingerprint import row_hashes
 from kerasft.cache.relay import CallbackRelay
+from kerasft.cache.rows import FeatureRows
 from kerasft.errors import KerasftError
 from kerasft.freezing import trainable_blocks
 from kerasft.training.inputs import Prepared, shuffled
@@ -58,6 +59,55 @@ def build_metrics(model: keras.Model, targets: np.ndarray) -> None:
     sample = targets[:1]
     model.compute_metrics(None, sample, sample, None)
     model.reset_metrics()
+
+
+def feature_dataset(
+    rows: FeatureRows,
+    targets: np.ndarray,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    views: int = 1,
+) -> tf.data.Dataset:
+    """Batches of `(features as float32, targets)` from cached rows, in the plain runner's order.
+
+    Args:
+        rows: the cached features (`FeatureRows`), one row per image.
+        targets: the targets of those rows, as the loss expects them.
+        batch_size: rows per batch.
+        shuffle: reshuffle each epoch with `seed` (`kerasft.training.inputs.shuffled`), the
+            same order the plain runner's image pipeline draws.
+        seed: the shuffle's seed, and that of the draw of a view when `views` > 1.
+        views: the augmented views cached per image; each batch draws one per row.
+    """
+    n = len(rows)
+    index = tf.data.Dataset.range(n)
+    if shuffle:
+        index = shuffled(index, n, seed)
+    rng = np.random.default_rng(seed)
+    shape = rows.row_shape[1:] if views > 1 else rows.row_shape
+
+    def gather(idx):
+        features = rows.take(idx)
+        if views > 1:
+            # One of the cached augmented views per image, drawn afresh each time.
+            pick = rng.integers(views, size=len(idx)) if shuffle else np.zeros(len(idx), int)
+            features = features[np.arange(len(idx)), pick]
+        return features.astype("float32"), targets[idx]
+
+    def load(idx):
+        features, target = tf.numpy_function(
+            gather, [idx], (tf.float32, tf.float32), stateful=shuffle
+        )
+        return (
+            tf.ensure_shape(features, (None, *shape)),
+            tf.ensure_shape(target, (None, *targets.shape[1:])),
+        )
+
+    # The shuffle stays inside the dataset Keras iterates, so Keras draws shuffle orders
+    # exactly as it does for the plain runner's image pipeline.
+    return index.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
 
 
 class CachedRunner(FitRunner):
@@ -224,36 +274,6 @@ class CachedRunner(FitRunner):
                 return None, None
         return rows, targets
 
-    def _dataset(self, rows, targets, shuffle: bool, batch_size: int, seed: int):
-        views = self.views
-        n = len(rows)
-        index = tf.data.Dataset.range(n)
-        if shuffle:
-            index = shuffled(index, n, seed)
-        rng = np.random.default_rng(seed)
-        shape = rows.row_shape[1:] if views > 1 else rows.row_shape
-
-        def gather(idx):
-            features = rows.take(idx)
-            if views > 1:
-                # One of the cached augmented views per image, drawn afresh each time.
-                pick = rng.integers(views, size=len(idx)) if shuffle else np.zeros(len(idx), int)
-                features = features[np.arange(len(idx)), pick]
-            return features.astype("float32"), targets[idx]
-
-        def load(idx):
-            features, target = tf.numpy_function(
-                gather, [idx], (tf.float32, tf.float32), stateful=shuffle
-            )
-            return (
-                tf.ensure_shape(features, (None, *shape)),
-                tf.ensure_shape(target, (None, *targets.shape[1:])),
-            )
-
-        # The shuffle stays inside the dataset Keras iterates, so Keras draws shuffle orders
-        # exactly as it does for the plain runner's image pipeline.
-        return index.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
-
     # -- caches and cuts --------------------------------------------------------------------
 
     def _feature_cache(self, cut: ModelCut, source: FeatureCache | None = None) -> FeatureCache:
@@ -319,8 +339,12 @@ class CachedRunner(FitRunner):
         val_data = None
         if data.val is not None:
             val_rows, val_targets = self._features(caches, "val", data)
-            val_data = self._dataset(val_rows, val_targets, False, max(batch_size, 256), 0)
-        train_data = self._dataset(rows, targets, True, batch_size, data.seed)
+            val_data = feature_dataset(
+                val_rows, val_targets, batch_size=max(batch_size, 256), views=self.views
+            )
+        train_data = feature_dataset(
+            rows, targets, batch_size=batch_size, shuffle=True, seed=data.seed, views=self.views
+        )
         arguments = compat.compile_arguments(model)
         arguments["optimizer"] = model.optimizer  # shared: LR callbacks and state reach it
         trains.compile(**arguments)

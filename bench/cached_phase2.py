@@ -1,0 +1,126 @@
+"""Where a phase-2 step of the default job goes on the cached runner, and what speeds it up.
+
+    python bench/cached_phase2.py                   # 20,000 images, the default job's phase 2
+    python bench/cached_phase2.py --train-samples 2000 --steps 10 --weights none   # smoke
+
+The default job's phase 2 (ImageNet MobileNet at 64 px, the top 6 blocks unfrozen with
+BatchNorm gamma/beta, Adam at 5e-4) on cached activations: the cache is built once, then
+each variant of the input pipeline / train step runs `--steps` batches (after a warm-up)
+and reports seconds per batch and CPU use (user + system over wall; 200% = both of 2 cores
+busy), split into the input pipeline alone, the train step alone (one batch repeated, no
+input work) and the two together as `fit` runs them. The baseline is the pipeline the
+cached runner used before this benchmark (`tf.numpy_function` gather and cast, one batch at
+a time), measured in the same process. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+import _common as c
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(fn, steps: int) -> dict:
+    """Seconds per batch and CPU % of `fn(steps)` (after it ran once for 3 warm-up batches)."""
+    fn(3)
+    wall, cpu = time.perf_counter(), cpu_seconds()
+    fn(steps)
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    return {"s_per_batch": round(wall / steps, 4), "cpu_pct": round(100 * cpu / wall)}
+
+
+def main() -> dict:
+    p = c.parser(__doc__.splitlines()[0], train_samples=20_000, image_size=64, batch_size=128)
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--unfreeze-blocks", type=int, default=6)
+    args = p.parse_args()
+
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import kerasft as kft
+    from kerasft import compat
+    from kerasft.backbones.blocks import block_map
+    from kerasft.cache import FeatureCache, ModelCut
+    from kerasft.cache.runner import feature_dataset
+
+    train, _, _ = c.fashion_mnist(args)
+    x, y = train
+    keras.utils.set_random_seed(args.seed)
+    model = kft.build(
+        "mobilenet", 10, input_shape=(28, 28, 1), image_size=args.image_size,
+        weights=c.weights(args), dropout=0.2,
+    )  # fmt: skip
+    kft.freeze(model)
+    kft.unfreeze(model, args.unfreeze_blocks, train_bn=True)
+    kft.compile(model, 5e-4)
+    names = list(block_map(kft.get_backbone(model)))
+    cut = ModelCut(model, after_block=names[len(names) - args.unfreeze_blocks - 1])
+    start = time.perf_counter()
+    rows = FeatureCache(cut, "memory", verbose=0).features(x[..., None])
+    build_s = time.perf_counter() - start
+    targets = c.one_hot(y)
+    trains = cut.suffix
+    arguments = compat.compile_arguments(model)
+    arguments["optimizer"] = model.optimizer
+    trains.compile(**arguments)
+
+    def pipelines():
+        numpy_gather = feature_dataset(
+            rows, targets, batch_size=args.batch_size, shuffle=True, seed=args.seed
+        )
+        yield "numpy_function gather (before)", numpy_gather
+
+    def take(ds):
+        def run(steps):
+            for _ in ds.take(steps):
+                pass
+
+        return run
+
+    first = next(iter(feature_dataset(rows, targets, batch_size=args.batch_size)))
+    fixed = tf.data.Dataset.from_tensors(first).repeat()
+
+    def fit_on(ds):
+        def run(steps):
+            trains.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+
+        return run
+
+    results = {}
+    step = measure(fit_on(fixed), args.steps)
+    for name, ds in pipelines():
+        ds = ds.repeat()
+        results[name] = {
+            "pipeline": measure(take(ds), args.steps),
+            "train_step": step,
+            "fit": measure(fit_on(ds), args.steps),
+        }
+    base = results["numpy_function gather (before)"]["fit"]["s_per_batch"]
+    epoch_batches = int(np.ceil(len(x) / args.batch_size))
+    return c.emit(
+        {
+            "bench": "cached_phase2",
+            "train_samples": len(x),
+            "image_size": args.image_size,
+            "batch_size": args.batch_size,
+            "feature_shape": list(cut.feature_shape),
+            "cache_build_s": round(build_s, 1),
+            "variants": results,
+            "epoch_s_before": round(base * epoch_batches, 1),
+            "threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
+        },
+        args,
+    )
+
+
+if __name__ == "__main__":
+    main()
