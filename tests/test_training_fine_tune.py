@@ -153,3 +153,46 @@ def test_a_users_own_model_trains_its_own_head(imagenet_mobilenet):
     kft.unfreeze(model, blocks=1)
     paths = {v.path for v in model.trainable_weights}
     assert {"my_head/kernel", "conv_pw_13/kernel"} <= paths
+
+
+def test_the_defaults_are_the_main_job_recipe():
+    import inspect
+
+    from kerasft import config
+
+    params = inspect.signature(kft.fine_tune).parameters
+    shared = ("lr", "ft_schedule", "unfreeze_blocks", "train_bn", "optimizer", "label_smoothing",
+              "batch_size", "seed", "cache", "backup_overhead", "verbose")  # fmt: skip
+    assert {k: params[k].default for k in shared} == {k: config.DEFAULTS[k] for k in shared}
+    assert params["epochs"].default == tuple(config.DEFAULTS["epochs"])
+    # ft_lr=None is lr / 2: the job's 5e-4 at its 1e-3, and it follows a changed lr.
+    assert params["ft_lr"].default is None
+    assert config.DEFAULTS["ft_lr"] == config.DEFAULTS["lr"] / 2
+
+
+def test_no_argument_runs_the_fast_path():
+    """`fine_tune(model, train, val)` alone trains both phases on cached features, with the
+    cosine over phase 2, in a seeded order (two runs give the same weights)."""
+    x = np.random.default_rng(0).integers(0, 255, (64, 32, 32, 3)).astype("uint8")
+    y, finals = np.arange(64) % 3, []
+    for _ in range(2):
+        keras.utils.set_random_seed(1)
+        model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), image_size=32, weights=None)
+        rates = []
+        probe = keras.callbacks.LambdaCallback(
+            on_train_batch_begin=lambda b, logs, rates=rates, model=model: rates.append(
+                float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+            )
+        )
+        history = kft.fine_tune(model, (x, y), (x[:16], y[:16]), callbacks=[probe], verbose=0)
+        finals.append(model.get_weights())
+    assert history.epoch == list(range(8))
+    assert {p: how.split(" ")[:2] for p, how in history.runner_report.items()} == {
+        1: ["cached", "at"],
+        2: ["cached", "at"],
+    }
+    assert history.runner_report[2].startswith("cached at block_7 ")  # below the top 6
+    phase2 = rates[5:]  # one batch of 64 per epoch
+    assert rates[:5] == [pytest.approx(1e-3)] * 5 and phase2[0] == pytest.approx(5e-4)
+    assert all(np.diff(phase2) < 0)
+    assert all(np.array_equal(a, b) for a, b in zip(*finals))
