@@ -89,6 +89,26 @@ def test_callbacks_yaml():
     assert isinstance(nan, keras.callbacks.TerminateOnNaN)
 
 
+@pytest.mark.slow
+def test_callbacks_yaml_in_kerasft_fit(tmp_path, fashion_mnist, imagenet_mobilenet):
+    """The README's `callbacks:` block in a `kerasft fit` job with the default recipe (cache
+    on): EarlyStopping on val_accuracy with mode auto once crashed the first epoch here."""
+    import csv
+
+    from kerasft.cli.main import main
+
+    job = tmp_path / "job.yaml"
+    job.write_text(snippet("callbacks:\n  - {name: early_stopping"))
+    run_dir = tmp_path / "run"
+    args = ["fit", "--config", str(job), "--run-dir", str(run_dir), "--epochs", "2", "2",
+            "--set", "train_samples=200", "val_samples=50", "image_size=32", "verbose=0"]  # fmt: skip
+    assert main(args) == 0
+    with open(run_dir / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    assert all(float(r["val_accuracy"]) > 0 for r in rows)
+
+
 def test_callbacks_in_any_keras_model(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     ns = run(snippet("import keras\nfrom sklearn.datasets import load_digits"))
@@ -158,6 +178,8 @@ def test_search_in_python(tmp_path, monkeypatch, fashion_mnist, imagenet_mobilen
 
 @pytest.mark.slow
 def test_search_yaml(tmp_path, monkeypatch, fashion_mnist, imagenet_mobilenet):
+    import csv
+
     from kerasft.cli import tune as tune_cli
     from kerasft.cli.main import main
 
@@ -172,8 +194,11 @@ def test_search_yaml(tmp_path, monkeypatch, fashion_mnist, imagenet_mobilenet):
     )
     (tmp_path / "tune.yaml").write_text(code)
     assert main(["tune", str(tmp_path / "tune.yaml")]) == 0
-    results = (tmp_path / "runs" / "tune" / "fmnist" / "results.csv").read_text().splitlines()
-    assert len(results) == 1 + 2
+    with open(tmp_path / "runs" / "tune" / "fmnist" / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    # Every trial trained with the YAML's early_stopping(val_accuracy) and has an objective.
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"COMPLETED"}
+    assert all(0 < float(r["objective"]) <= 1 for r in rows)
     # The multi-machine variant: the same YAML with a shared directory and a strategy.
     shared = yaml.safe_load(snippet("directory: /shared/tune\nstrategy: mirrored"))
     search, fit = tune_cli.split_config({**yaml.safe_load(code), **shared})
