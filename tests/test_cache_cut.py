@@ -43,6 +43,7 @@ def test_augmentation_disables_cache_or_caches_views(capsys):
         batch_size=16,
         verbose=0,
         cache=CachedRunner("memory", verbose=1),
+        unfreeze_blocks=2,
     )
     assert "random augmentation runs before the backbone" in capsys.readouterr().out
 
@@ -50,7 +51,9 @@ def test_augmentation_disables_cache_or_caches_views(capsys):
         tiny_backbone(), 3, input_shape=(16, 16, 3), augmentation=flip, preprocessing="tf"
     )
     fns = CachedRunner("memory", views=3, batch_size=16, verbose=1)
-    history = kft.fine_tune(model, (x, y), epochs=(2, 1), batch_size=16, verbose=0, cache=fns)
+    history = kft.fine_tune(
+        model, (x, y), epochs=(2, 1), batch_size=16, verbose=0, cache=fns, unfreeze_blocks=2
+    )
     out = capsys.readouterr().out
     assert "computed 32 rows of block2 features" in out and len(history.epoch) == 3
     cut = ModelCut(model)
@@ -79,8 +82,10 @@ def test_callbacks_see_the_full_model(tmp_path):
         verbose=0,
         callbacks=[probe, checkpoint],
         cache=CachedRunner("memory", batch_size=16, verbose=0),
+        unfreeze_blocks=2,
     )
-    assert seen == [(True, ["accuracy", "loss"])] * 2
+    # The phase-2 cosine (fine_tune's default) logs its rate in both phases.
+    assert seen == [(True, ["accuracy", "learning_rate", "loss"])] * 2
     saved = keras.models.load_model(path)
     assert saved.input_shape == (None, 16, 16, 3)  # raw images, not features
     np.testing.assert_allclose(
@@ -100,6 +105,7 @@ def test_early_stopping_stops_the_cached_run():
         verbose=0,
         callbacks=[stop],
         cache=CachedRunner("memory", batch_size=16, verbose=0),
+        unfreeze_blocks=2,
     )
     assert len(history.epoch) == 2
 
@@ -113,7 +119,7 @@ def test_dataset_input_is_cached_with_fine_tune_targets(capsys):
     x, y = learnable_data(48)
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
     plain = make_model()
-    h_plain = kft.fine_tune(plain, ds, ds, epochs=(2, 0), verbose=0)
+    h_plain = kft.fine_tune(plain, ds, ds, epochs=(2, 0), verbose=0, cache="off")
     model = make_model()
     history = kft.fine_tune(
         model,
@@ -122,6 +128,7 @@ def test_dataset_input_is_cached_with_fine_tune_targets(capsys):
         epochs=(2, 0),
         verbose=0,
         cache=CachedRunner("memory", verbose=1),
+        unfreeze_blocks=2,
     )
     assert "computed 48 rows" in capsys.readouterr().out
     # Integer labels became the one-hot targets the loss expects (the cached run reshuffles

@@ -52,6 +52,7 @@ def data():
 
 def train(data, cached: bool, epochs=(2, 2), dtype="float32", tmp_path=None, **kw):
     (x, y), (xv, yv) = data
+    kw.setdefault("unfreeze_blocks", 2)  # of the tiny backbone's 4 blocks
     model = make_model()
     runner = "off"
     if cached:

@@ -79,6 +79,7 @@ def run(runner: str, callbacks, epochs=(2, 2), **kwargs):
         lr=LR,
         ft_lr=FT_LR,
         batch_size=16,
+        unfreeze_blocks=2,  # of the tiny backbone's 4: phase 2 has a frozen part to cache
         verbose=0,
         cache=cache,
         callbacks=[*callbacks, probe],
@@ -188,7 +189,7 @@ def _(tmp):
     )
 
     def check(r):
-        assert seen == [0, 1, 2, 3]  # a backup of every epoch, in both phases
+        assert seen == [1, 2, 3, 4]  # every epoch backed up (as the epoch to resume at)
         assert not (tmp / "backup").exists()  # deleted once each phase finished
 
     return [backup, peek], check
@@ -320,8 +321,11 @@ def _(tmp):
     guard = kft.callbacks.get("nan_guard")
 
     def check(r):
-        assert guard.event["epoch"] == 0 and guard.event["batch"] == 0
-        assert r.probe.epochs == [0, 2, 3]  # phase 1 stopped; phase 2 trains from good weights
+        # Phase 1 stopped at its NaN (its event is reset when phase 2 starts); phase 2 trains
+        # from the restored weights.
+        assert r.probe.epochs == [0, 2, 3] and guard.event is None
+        loss = r.history.history["loss"]
+        assert np.isnan(loss[0]) and np.isfinite(loss[1:]).all()
         assert all(np.isfinite(w).all() for w in r.model.get_weights())
 
     return [Poison(), guard], check
@@ -332,7 +336,8 @@ def _(tmp):
     extras = kft.callbacks.get("tensorboard_extras", log_dir=str(tmp / "tb"))
 
     def check(r):
-        assert events(tmp / "tb", "phase") == {0: 1.0, 1: 1.0, 2: 2.0, 3: 2.0}
+        # Written when what trains changes: at the start of each phase.
+        assert events(tmp / "tb", "phase") == {0: 1.0, 2: 2.0}
 
     return [extras], check
 

@@ -106,7 +106,9 @@ def test_auto_batch_size_is_measured_per_phase(capsys):
     x, y = learnable_data(64)
     model = make_model()
     fns = CachedRunner("memory", batch_size="auto", verbose=1)
-    history = kft.fine_tune(model, (x, y), epochs=(1, 1), batch_size=16, verbose=0, cache=fns)
+    history = kft.fine_tune(
+        model, (x, y), epochs=(1, 1), batch_size=16, verbose=0, cache=fns, unfreeze_blocks=2
+    )
     out = capsys.readouterr().out
     assert "phase 1:" in out and "phase 2:" in out and len(history.epoch) == 2
 

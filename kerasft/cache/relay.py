@@ -41,16 +41,24 @@ class CallbackRelay(keras.callbacks.Callback):
 
     def __init__(self, callbacks, model: keras.Model, runner: keras.Model):
         super().__init__()
-        self.relayed = keras.callbacks.CallbackList(list(callbacks or []), model=model)
+        # A plain list, not a `CallbackList`: that one copies `logs` for each event, so what a
+        # relayed callback adds to the logs (a gradient norm, a learning rate) would never
+        # reach the runner's History, CSV logger or progress bar.
+        self.relayed = list(callbacks or [])
+        for callback in self.relayed:
+            callback.set_model(model)
         self.target = model
         self.runner = runner
 
     def set_model(self, model):
-        self._model = model  # the runner; the relayed callbacks keep the full model
+        super().set_model(model)  # the runner; the relayed callbacks keep the full model
+        for callback in self.relayed:
+            callback.set_model(self.target)
 
     def set_params(self, params):
         super().set_params(params)
-        self.relayed.set_params(params)
+        for callback in self.relayed:
+            callback.set_params(params)
 
     def _sync(self):
         if getattr(self.target, "stop_training", False):
@@ -58,7 +66,8 @@ class CallbackRelay(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.target.stop_training = False
-        self.relayed.on_train_begin(logs)
+        for callback in self.relayed:
+            callback.on_train_begin(logs)
         # BackupAndRestore (bound to the full model) sets the epoch to resume from on the
         # model it restored; the runner is the one whose `fit` loop reads it.
         resume = compat.resume_epoch(self.target)
@@ -68,7 +77,8 @@ class CallbackRelay(keras.callbacks.Callback):
         self._sync()
 
     def on_train_end(self, logs=None):
-        self.relayed.on_train_end(logs)
+        for callback in self.relayed:
+            callback.on_train_end(logs)
 
     def get_config(self):
         return {}
@@ -76,7 +86,8 @@ class CallbackRelay(keras.callbacks.Callback):
 
 def _relay(name):
     def hook(self, *args, **kwargs):
-        getattr(self.relayed, name)(*args, **kwargs)
+        for callback in self.relayed:
+            getattr(callback, name)(*args, **kwargs)
         self._sync()
 
     hook.__name__ = name

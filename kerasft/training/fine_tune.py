@@ -114,12 +114,33 @@ def plan_phases(
     return [phase for phase in phases if phase.epochs]
 
 
-def schedule_callbacks(ft_schedule: str | None) -> list[keras.callbacks.Callback]:
+def sets_learning_rate(callback: keras.callbacks.Callback) -> bool:
+    """Whether `callback` drives the learning rate itself (a schedule, a plateau, a sweep)."""
+    from kerasft.callbacks.lr_finder import LRFinder
+    from kerasft.callbacks.lr_schedule_callback import LRScheduleCallback
+
+    drivers = (
+        LRScheduleCallback,
+        LRFinder,
+        keras.callbacks.LearningRateScheduler,
+        keras.callbacks.ReduceLROnPlateau,
+    )
+    return isinstance(callback, drivers)
+
+
+def schedule_callbacks(
+    ft_schedule: str | None, callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> list[keras.callbacks.Callback]:
     """The callbacks of `ft_schedule`: a cosine over phase 2, or none (a constant `ft_lr`).
+
+    None either when one of `callbacks` drives the learning rate itself: two schedules
+    setting the rate at every batch would fight, and the user's wins.
 
     Raises:
         KerasftError: an unknown `ft_schedule`, naming it and the fix.
     """
+    if ft_schedule == "cosine" and any(sets_learning_rate(c) for c in callbacks):
+        return []
     if ft_schedule == "cosine":
         from kerasft.callbacks.phase_cosine import PhaseCosine
 
@@ -185,7 +206,9 @@ def fine_tune(
         lr: the head's learning rate (phase 1).
         ft_lr: phase 2's learning rate (default `lr / 2`).
         ft_schedule: "cosine" (phase 2's rate decays to 0 along a half cosine, batch by
-            batch: `kft.callbacks.PhaseCosine`) or None (constant `ft_lr`).
+            batch: `kft.callbacks.PhaseCosine`) or None (constant `ft_lr`). A callback of
+            `callbacks` that drives the rate itself (a kerasft LR schedule, Keras's
+            `LearningRateScheduler` or `ReduceLROnPlateau`, `LRFinder`) replaces it.
         unfreeze_blocks: the backbone blocks phase 2 trains, counted from the top (an int,
             or "all").
         train_bn: also train BatchNorm gamma/beta in phase 2 (the statistics never train).
@@ -219,7 +242,7 @@ def fine_tune(
     if lr is None or lr <= 0:
         raise KerasftError(f"lr={lr!r}: the head learning rate must be positive, e.g. 1e-3.")
     ft_lr = lr / 2 if ft_lr is None else ft_lr
-    schedule = schedule_callbacks(ft_schedule)
+    schedule = schedule_callbacks(ft_schedule, callbacks or [])
     runner = _runner(cache)
     data = prepare(train, val, model, infer_task(model), batch_size=batch_size, seed=seed)
     plan = plan_phases(
