@@ -174,3 +174,48 @@ def test_from_config_errors_point_at_the_entry():
         ConfigError, match="callbacks.reduce_lr_on_plateau: arguments must be a mapping"
     ):
         kcb.from_config({"reduce_lr_on_plateau": 3})
+
+
+def _callback_classes_defined_in_kerasft() -> set[str]:
+    """`module:Class` of the public Callback classes of kerasft/callbacks/*.py, bases left out."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    classes = []
+    for info in pkgutil.iter_modules(kcb.__path__):
+        module = importlib.import_module(f"kerasft.callbacks.{info.name}")
+        classes += [
+            value
+            for attr, value in vars(module).items()
+            if inspect.isclass(value)
+            and issubclass(value, keras.callbacks.Callback)
+            and value.__module__ == module.__name__
+            and not attr.startswith("_")
+        ]
+    # A class other kerasft callbacks derive from (the LR schedules' base) is no callback itself.
+    bases = {base for cls in classes for base in cls.__mro__[1:]}
+    return {f"{c.__module__}:{c.__name__}" for c in classes if c not in bases}
+
+
+def test_one_table_of_callback_names():
+    # Every callback class of kerasft/callbacks has its name in registry.KERASFT_CALLBACKS ...
+    assert _callback_classes_defined_in_kerasft() <= set(registry.KERASFT_CALLBACKS.values())
+    # ... and kft.callbacks serves exactly the registry's classes (plus find_lr), by class name.
+    for name, target in registry.BUILTINS.items():
+        attr = target.rpartition(":")[2]
+        assert attr in kcb.__all__
+        assert getattr(kcb, attr) is kcb.get_class(name)
+    served = {attr for attr in kcb.__all__ if attr[0].isupper()} - {"Callback"}
+    tables = {t.rpartition(":")[2] for t in registry.BUILTINS.values()}
+    assert served == tables
+
+
+def test_readme_lists_every_callback_name():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Callbacks and plugins") :]
+    section = section[: section.index("\n## ", 1)]
+    missing = [name for name in registry.BUILTINS if f"`{name}`" not in section]
+    assert not missing, f"README's callbacks section lacks {missing}"

@@ -13,7 +13,6 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from kerasft.callbacks import images
 from kerasft.callbacks.tensorboard_extras import (
     TensorBoardExtras,
     _class_labels,
@@ -21,6 +20,7 @@ from kerasft.callbacks.tensorboard_extras import (
     weight_blocks,
 )
 from kerasft.errors import KerasftError
+from kerasft.evaluation import metrics, plots
 
 LR, WD, BATCH, N_TRAIN, N_VAL = 0.01, 0.001, 16, 64, 40
 
@@ -143,7 +143,7 @@ def test_confusion_matrix_each_epoch(trained):
     picture = np.asarray(Image.open(io.BytesIO(cm_images[-1][1])))
     assert picture.ndim == 3 and min(picture.shape[:2]) > 100
     predicted = model.predict(xv, verbose=0).argmax(-1)
-    expected = images.confusion_matrix(yv, predicted, 3)
+    expected = metrics.confusion_matrix(yv, predicted, 3)
     np.testing.assert_array_equal(extras.confusion_matrix, expected)
     assert extras.confusion_matrix.sum() == N_VAL
 
@@ -156,7 +156,7 @@ def test_sample_grids_show_augmentation(trained):
     raw, augmented = (np.asarray(Image.open(io.BytesIO(p)).convert("L")) for p in (raw, augmented))
     # 9 images of 8x8 in a 3x3 grid with 2-pixel padding.
     assert step == 0 and raw.shape[:2] == (3 * 10 + 2, 3 * 10 + 2)
-    expected = np.round(images.image_grid(samples)[..., 0] * 255)
+    expected = np.round(plots.image_grid(samples)[..., 0] * 255)
     assert np.abs(raw.astype(float) - expected).max() <= 1
     assert raw.shape == augmented.shape and not np.array_equal(raw, augmented)
 

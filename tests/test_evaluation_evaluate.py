@@ -124,13 +124,22 @@ def test_binary_and_multilabel_models(data):
 def test_logits_model_gets_softmax_and_task_inference():
     keras.utils.set_random_seed(0)
     logits = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-    assert infer_task(logits) == (None, "linear")
-    assert infer_task(conv_classifier())[0] == "multiclass"
+    assert infer_task(conv_classifier()) == "multiclass"
     x = np.random.default_rng(0).normal(size=(30, 4)).astype("float32")
     y = np.arange(30) % 3
-    report = evaluate(logits, (x, y), num_top_losses=0)
+    # Uncompiled, a linear output is a regression model: evaluate says so and names task=.
+    assert infer_task(logits) == "regression"
+    with pytest.raises(KerasftError, match="task='multiclass'"):
+        evaluate(logits, (x, y), num_top_losses=0)
     z = logits.predict(x, verbose=0)
     expected = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    report = evaluate(logits, (x, y), num_top_losses=0, task="multiclass")
+    np.testing.assert_allclose(report.y_prob, expected, rtol=1e-5)
+    # Its cross-entropy loss on logits makes it a multiclass model without task=.
+    logits.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert infer_task(logits) == "multiclass"
+    report = evaluate(logits, (x, y), num_top_losses=0)
+    assert report.task == "multiclass"
     np.testing.assert_allclose(report.y_prob, expected, rtol=1e-5)
 
 

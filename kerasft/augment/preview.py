@@ -19,14 +19,13 @@ import os
 
 import numpy as np
 
+from kerasft.data.channels import with_channel_axis
 from kerasft.errors import KerasftError
 
 
 def _as_images(images) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim == 3:
-        # (N, H, W) grayscale, as keras.datasets gives it.
-        images = images[..., None]
+    # (N, H, W) grayscale, as keras.datasets gives it, gets its channel axis.
+    images = with_channel_axis(np.asarray(images))
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
         raise KerasftError(
             f"images must be (N, H, W) or (N, H, W, C) with C in 1, 3, 4; got {images.shape}."
@@ -52,37 +51,26 @@ def preview_grid(
     augmented `cols - 1` times with `layers` (a preset name or Keras layers) in training mode.
     """
     from kerasft.augment.presets import resolve
+    from kerasft.evaluation.plots import image_grid
 
     if rows < 1 or cols < 1:
         raise KerasftError(f"rows={rows} and cols={cols} must be at least 1.")
     images = _as_images(images).astype("float32")
     layers = resolve(layers, value_range=value_range, seed=seed)
     low, high = value_range
-    height, width = images.shape[1:3]
-    cells = []
+    tiles = []
     for r in range(rows):
         image = images[r % len(images)]
         repeats = cols - 1 if show_original else cols
         batch = np.repeat(image[None], repeats, axis=0)
         for layer in layers:
             batch = np.asarray(layer(batch, training=True))
-        row = ([image] if show_original else []) + list(batch)
-        cells.append(row)
-    grid = np.full(
-        (rows * height + (rows + 1) * padding, cols * width + (cols + 1) * padding, 3),
-        255,
-        dtype=np.uint8,
-    )
-    for r, row in enumerate(cells):
-        for c, cell in enumerate(row):
-            cell = np.clip((np.asarray(cell) - low) * (255.0 / (high - low)), 0, 255)
-            cell = np.rint(cell).astype(np.uint8)
-            if cell.shape[-1] == 1:
-                cell = np.repeat(cell, 3, axis=-1)
-            y = padding + r * (height + padding)
-            x = padding + c * (width + padding)
-            grid[y : y + height, x : x + width] = cell[..., :3]
-    return grid
+        tiles += ([image] if show_original else []) + list(batch)
+    tiles = np.clip((np.stack(tiles)[..., :3] - low) / (high - low), 0.0, 1.0)
+    if tiles.shape[-1] == 1:
+        tiles = np.repeat(tiles, 3, axis=-1)
+    grid = image_grid(tiles, cols, pad=padding)
+    return np.rint(grid * 255).astype(np.uint8)
 
 
 def save_preview(

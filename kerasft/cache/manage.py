@@ -1,4 +1,9 @@
-"""List and clear the feature caches on disk (`kerasft cache ls|clear`)."""
+"""Where the feature caches live, and listing, clearing and pruning them (`kerasft cache`).
+
+`FeatureStore` (store.py) builds on this module: it writes under `default_root()`, keeps its
+in-process entries in `_MEMORY` and prunes to the disk budget after each write. Nothing here
+imports the store, so the two modules form no import cycle.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,17 @@ import shutil
 import time
 from pathlib import Path
 
-from kerasft.cache.store import _MEMORY, default_root
+import numpy as np
+
+from kerasft.paths import kerasft_cache_dir
+
+# Entries kept in this process: {store digest: {entry id: (row hashes, features)}}.
+_MEMORY: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def default_root() -> Path:
+    """Where feature caches live on disk: `<kerasft cache dir>/features`."""
+    return kerasft_cache_dir() / "features"
 
 
 def _dir_bytes(path: Path) -> int:

@@ -11,16 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from kerasft.cache.fingerprint import text_fingerprint
+from kerasft.cache.manage import _MEMORY, default_root, prune
 from kerasft.cache.rows import FeatureRows
-from kerasft.paths import kerasft_cache_dir
 
-# Entries kept in this process: {store digest: {entry id: (row hashes, features)}}.
-_MEMORY: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-
-
-def default_root() -> Path:
-    """Where feature caches live on disk: `<kerasft cache dir>/features`."""
-    return kerasft_cache_dir() / "features"
+__all__ = ["FeatureStore", "default_root"]
 
 
 def _write_json(path: Path, value: dict) -> None:
@@ -147,8 +141,6 @@ class FeatureStore:
             nbytes = (self.dir / f"{entry}.npy").stat().st_size
             _write_json(self.dir / f"{entry}.json", {"rows": len(hashes), "bytes": nbytes, **info})
             self._touch()
-            from kerasft.cache.manage import prune
-
             prune(self.root, keep=(self.digest,))  # least recently used caches go first
             if self.in_memory:
                 loaded = np.load(self.dir / f"{entry}.npy")

@@ -20,52 +20,32 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from keras.callbacks import (
-    BackupAndRestore,
-    Callback,
-    CSVLogger,
-    LambdaCallback,
-    LearningRateScheduler,
-    ModelCheckpoint,
-    ReduceLROnPlateau,
-    SwapEMAWeights,
-    TensorBoard,
-    TerminateOnNaN,
+from keras.callbacks import Callback
+
+from kerasft.callbacks.registry import (
+    KERAS_CALLBACKS,
+    KERASFT_CALLBACKS,
+    entries,
+    from_config,
+    get,
+    get_class,
+    names,
 )
 
-from kerasft.callbacks.registry import entries, from_config, get, get_class, names
-
-# Public names served lazily: name -> "module:attribute".
-_LAZY: dict[str, str] = {
-    "EarlyStopping": "kerasft.callbacks.early_stopping:EarlyStopping",
-    "OneCycle": "kerasft.callbacks.one_cycle:OneCycle",
-    "CosineRestarts": "kerasft.callbacks.cosine_restarts:CosineRestarts",
-    "Warmup": "kerasft.callbacks.warmup:Warmup",
-    "StepDecay": "kerasft.callbacks.step_decay:StepDecay",
-    "ExponentialDecay": "kerasft.callbacks.exponential_decay:ExponentialDecay",
-    "PolynomialDecay": "kerasft.callbacks.polynomial_decay:PolynomialDecay",
-    "PhaseCosine": "kerasft.callbacks.phase_cosine:PhaseCosine",
-    "GradientClipping": "kerasft.callbacks.gradient_clipping:GradientClipping",
-    "GradientNormMonitor": "kerasft.callbacks.gradient_norm:GradientNormMonitor",
-    "GradualUnfreezing": "kerasft.callbacks.gradual_unfreezing:GradualUnfreezing",
-    "LRFinder": "kerasft.callbacks.lr_finder:LRFinder",
-    "find_lr": "kerasft.callbacks.lr_finder:find_lr",
-    "NaNGuard": "kerasft.callbacks.nan_guard:NaNGuard",
-    "TensorBoardExtras": "kerasft.callbacks.tensorboard_extras:TensorBoardExtras",
-    "ProgressBar": "kerasft.callbacks.progress:ProgressBar",
-}
+# Every name below comes from the registry's one table of callbacks: Keras's own classes are
+# re-exported now, kerasft's are served lazily (name -> "module:attribute") on first access.
+_KERAS: dict[str, Any] = {}
+for _target in KERAS_CALLBACKS.values():
+    _module, _, _attr = _target.partition(":")
+    _KERAS[_attr] = getattr(importlib.import_module(_module), _attr)
+globals().update(_KERAS)
+del _target, _module, _attr
+_LAZY: dict[str, str] = {target.rpartition(":")[2]: target for target in KERASFT_CALLBACKS.values()}
+_LAZY["find_lr"] = "kerasft.callbacks.lr_finder:find_lr"  # a function beside its LRFinder
 
 __all__ = [
-    "BackupAndRestore",
     "Callback",
-    "CSVLogger",
-    "LambdaCallback",
-    "LearningRateScheduler",
-    "ModelCheckpoint",
-    "ReduceLROnPlateau",
-    "SwapEMAWeights",
-    "TensorBoard",
-    "TerminateOnNaN",
+    *sorted(_KERAS),
     "entries",
     "from_config",
     "get",

@@ -23,6 +23,8 @@ from typing import Any
 from kerasft.callbacks import plugins as _plugins
 from kerasft.errors import ConfigError, KerasftError, did_you_mean, unknown_name
 
+# The one table of callback names: `kft.callbacks` re-exports and lazily serves these classes,
+# `get` builds them by name, `names()` lists them; nothing else lists callbacks.
 # Keras's own callbacks, by the snake_case name of their class. EarlyStopping is left out on
 # purpose: kerasft's subclass (which also restores the best weights across phases) takes the name.
 KERAS_CALLBACKS: dict[str, str] = {
@@ -73,9 +75,8 @@ def _builtin_origin(name: str) -> str:
 
 def _aliases() -> dict[str, str]:
     """Other spellings users reach for: class names ("OneCycle") and dashes ("one-cycle")."""
-    aliases = {target.rpartition(":")[2]: name for name, target in BUILTINS.items()}
-    aliases["EarlyStopping"] = "early_stopping"
-    return aliases
+    # EarlyStopping names kerasft's subclass: KERASFT_CALLBACKS comes first in BUILTINS.
+    return {target.rpartition(":")[2]: name for name, target in BUILTINS.items()}
 
 
 def _canonical(name: str) -> str:

@@ -10,8 +10,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from kerasft.callbacks import images
 from kerasft.errors import KerasftError
+from kerasft.evaluation import metrics, plots
 from kerasft.training.phase import current_phase
 
 # Augmentation layers whose class name does not start with "Random".
@@ -445,10 +445,10 @@ class TensorBoardExtras(keras.callbacks.Callback):
                 f"TensorBoardExtras: class_names has {len(self.class_names)} names but the model "
                 f"predicts {num_classes} classes; pass one name per class."
             )
-        self.confusion_matrix = images.confusion_matrix(true_labels, pred_labels, num_classes)
-        png = images.confusion_matrix_png(self.confusion_matrix, self.class_names)
+        self.confusion_matrix = metrics.confusion_matrix(true_labels, pred_labels, num_classes)
+        png = plots.confusion_matrix_png(self.confusion_matrix, self.class_names)
         with self._writer.as_default():
-            tf.summary.image("confusion_matrix", images.png_to_array(png)[None], step=epoch)
+            tf.summary.image("confusion_matrix", _png_to_array(png)[None], step=epoch)
 
     def _skip_cm(self, why: str) -> None:
         warnings.warn(f"TensorBoardExtras: no confusion matrix: {why}.", stacklevel=3)
@@ -465,8 +465,8 @@ class TensorBoardExtras(keras.callbacks.Callback):
             )
         augmented = keras.ops.convert_to_numpy(self._augment(x))
         with self._writer.as_default():
-            tf.summary.image("samples", images.image_grid(x)[None], step=0)
-            tf.summary.image("augmented_samples", images.image_grid(augmented)[None], step=0)
+            tf.summary.image("samples", plots.image_grid(x)[None], step=0)
+            tf.summary.image("augmented_samples", plots.image_grid(augmented)[None], step=0)
 
     def _augment(self, x: np.ndarray):
         if self.augment is None:
@@ -500,6 +500,15 @@ def _as_one_hot(y: np.ndarray, model: keras.Model) -> np.ndarray | None:
     if not width or width < 2 or flat.shape[1] != 1 or not np.allclose(flat, np.round(flat)):
         return None
     return np.eye(width, dtype="float32")[flat[:, 0].astype(int)]
+
+
+def _png_to_array(png: bytes) -> np.ndarray:
+    """A `(H, W, 3)` uint8 array from PNG bytes, as `tf.summary.image` takes it."""
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
 def _is_xy(data: Any) -> bool:

@@ -86,10 +86,12 @@ def fit_images(images, input_shape):
     """Bring a batch of images (tf tensor) to the model's rank, channels and fixed size."""
     import tensorflow as tf
 
+    from kerasft.data.channels import with_channel_axis
+
     rank = len(input_shape)
     x = tf.convert_to_tensor(images)
-    if x.shape.rank == 3 and rank == 4:
-        x = x[..., None]
+    if rank == 4:
+        x = with_channel_axis(x)  # grayscale (N, H, W); its channels are matched below
     if rank == 4:
         want = input_shape[-1]
         if want == 3 and x.shape[-1] == 1:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kerasft.data.channels import with_channel_axis
 from kerasft.data.data_splits import DataSplits
 from kerasft.data.labels import encode_labels
 from kerasft.data.loading import Part, assemble
@@ -20,8 +21,7 @@ def check_images_array(x, name: str = "x") -> np.ndarray:
     x = np.asarray(x)
     if x.dtype.kind not in "uif":
         raise KerasftError(f"{name} must hold numbers; got dtype {x.dtype}.")
-    if x.ndim == 3:
-        x = x[..., None]  # (N, H, W) grayscale, as keras.datasets gives it
+    x = with_channel_axis(x)  # (N, H, W) grayscale, as keras.datasets gives it
     if x.ndim != 4 or x.shape[-1] not in (1, 3, 4):
         raise KerasftError(
             f"{name} must be images of shape (N, H, W) or (N, H, W, C) with C in 1, 3, 4 "

@@ -177,10 +177,15 @@ def ensemble(
 
     from keras import layers
 
-    from kerasft.evaluation.evaluate import infer_task
+    from kerasft.training.tasks import infer_task
 
-    task, _ = infer_task(models[0])
-    task = task or "multiclass"
+    task = infer_task(models[0])
+    if task == "regression":
+        raise KerasftError(
+            "method='vote' needs classifier members (a softmax or sigmoid output, or a "
+            "classification loss), but the first member reads as a regression model; use "
+            "method='mean' or 'weighted'."
+        )
     votes = [_vote(out, task, i) for i, out in enumerate(outputs)]
     tally = _combine(votes, w, f"{name}_votes")
     mean = _combine(outputs, None, f"{name}_mean_probability")

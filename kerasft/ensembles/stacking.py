@@ -89,7 +89,7 @@ def stack(
     from keras import layers
 
     from kerasft.evaluation import metrics as M
-    from kerasft.evaluation.evaluate import infer_task
+    from kerasft.training.tasks import infer_task
 
     models = list(models)
     shape, dtype = _check_members(models)
@@ -100,8 +100,13 @@ def stack(
             f"Out-of-fold predictions have {features.shape[1] // len(models)} columns per model "
             f"but the models output {units}; pass the members' probabilities."
         )
-    task, _ = infer_task(models[0])
-    task = task or "multiclass"
+    task = infer_task(models[0])
+    if task == "regression":
+        raise KerasftError(
+            "stack fits a logistic-regression meta-learner over class probabilities, but the "
+            "first member reads as a regression model (a linear output and no classification "
+            "loss); pass classifier members."
+        )
     labels = M.labels_to_indices(y, task, units)
     if len(labels) != len(features):
         raise KerasftError(

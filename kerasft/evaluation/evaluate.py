@@ -12,67 +12,23 @@ from kerasft.evaluation import metrics as M
 from kerasft.evaluation.predict import iter_batches, predict_batch, resolve_tta
 from kerasft.evaluation.report import Report
 from kerasft.evaluation.tta import TestTimeAugmentation
+from kerasft.training.tasks import infer_task, output_activation
 
 
-def _output_activation(model) -> str | None:
-    """Name of the activation that produces the model's output, following merges and nesting."""
-    import keras
-
-    tensor = model.outputs[0]
-    for _ in range(50):
-        history = getattr(tensor, "_keras_history", None)
-        if not history:
-            return None
-        layer = history[0]
-        if isinstance(layer, keras.layers.Softmax):
-            return "softmax"
-        activation = getattr(layer, "activation", None)
-        name = getattr(activation, "__name__", None) if activation is not None else None
-        if name and name != "linear":
-            return name
-        if isinstance(layer, keras.Model) and getattr(layer, "outputs", None):
-            return _output_activation(layer)
-        # Averages, sums and rescalings of probabilities (ensembles) keep their kind.
-        passthrough = (
-            keras.layers.Average,
-            keras.layers.Add,
-            keras.layers.Rescaling,
-            keras.layers.Dropout,
-            keras.layers.Identity,
+def _classification_task(model) -> tuple[str, str | None]:
+    """`(task, output activation)` of a classifier; a regression model is an error here."""
+    task = infer_task(model)
+    activation = output_activation(model)
+    if task == "regression":
+        loss = getattr(model, "loss", None)
+        said = "it is not compiled" if loss is None else f"its loss is {loss!r}"
+        raise KerasftError(
+            f"evaluate reports classification metrics, but this model's output is "
+            f"{activation or 'linear'} and {said}, which kerasft reads as a regression model. "
+            "If its outputs are logits, pass task='multiclass', 'binary' or 'multilabel' (or "
+            "compile it with its cross-entropy loss)."
         )
-        if isinstance(layer, passthrough) and layer._inbound_nodes:
-            tensor = layer._inbound_nodes[history[1]].input_tensors[0]
-            continue
-        return name
-    return None
-
-
-def infer_task(model) -> tuple[str | None, str | None]:
-    """`(task, activation)` read from the model's output layer; task is None when undecidable.
-
-    One output unit is a binary model; several with softmax a multiclass one, with sigmoid a
-    multilabel one. Linear (logit) outputs leave the task to the labels.
-    """
-    if not getattr(model, "outputs", None) or len(model.outputs) != 1:
-        raise KerasftError("evaluate needs a Keras model with exactly one output.")
-    units = model.outputs[0].shape[-1]
-    activation = _output_activation(model)
-    if units == 1:
-        return "binary", activation
-    if activation == "softmax":
-        return "multiclass", activation
-    if activation == "sigmoid":
-        return "multilabel", activation
-    return None, activation
-
-
-def _decide_task(task, activation, y: np.ndarray) -> str:
-    if task is not None:
-        return task
-    y = np.asarray(y)
-    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
-        return "multiclass"
-    return "multiclass" if np.allclose(y.sum(axis=1), 1.0) else "multilabel"
+    return task, activation
 
 
 def _to_probabilities(raw: np.ndarray, task: str, activation: str | None) -> np.ndarray:
@@ -138,7 +94,9 @@ def evaluate(
         top_k: k of the top-k accuracy (multiclass).
         tta: average predictions over flipped/shifted copies (True or a `TestTimeAugmentation`).
         tensorboard_dir: also log scalars, the Markdown report and the figures there.
-        task: "multiclass", "binary" or "multilabel"; inferred from the output layer by default.
+        task: "multiclass", "binary" or "multilabel"; by default `infer_task(model)` (the
+            output activation, else the compiled loss; a linear output with no classification
+            loss is a regression model, an error here: pass `task` for a logits model).
         num_top_losses: how many of the worst-predicted samples to keep and draw.
         gradcam: draw Grad-CAM heatmaps over the top losses (`top_losses_gradcam.png`).
         threshold: decision threshold of sigmoid outputs.
@@ -159,8 +117,10 @@ def evaluate(
         raise KerasftError(f"top_k must be a positive integer; got {top_k!r}.")
     model = _load_model(model)
     tta = resolve_tta(tta)
-    inferred, activation = infer_task(model)
-    task = task or inferred
+    if task is None:
+        task, activation = _classification_task(model)
+    else:
+        activation = output_activation(model)
     units = int(model.outputs[0].shape[-1])
 
     probs_chunks, label_chunks = [], []
@@ -171,7 +131,6 @@ def evaluate(
     seen = 0
     for xb, yb in iter_batches(model, data, batch_size, labels=True):
         raw = predict_batch(model, xb, tta)
-        task = _decide_task(task, activation, yb)
         probs = _to_probabilities(raw.astype(np.float64), task, activation)
         y_idx = M.labels_to_indices(yb, task, units)
         probs_chunks.append(probs)

@@ -64,11 +64,27 @@ def labels_to_indices(y: np.ndarray, task: str, num_outputs: int) -> np.ndarray:
     return y
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
-    """Counts `(num_classes, num_classes)`; rows are true classes, columns predicted ones."""
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(cm, (np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)), 1)
-    return cm
+def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """Counts `cm[true, predicted]` of integer labels, as a `(num_classes, num_classes)` array.
+
+    Labels outside `[0, num_classes)` are not counted (`kft.evaluate` rejects them earlier).
+
+    Args:
+        y_true: the true class of each sample.
+        y_pred: the predicted class of each sample.
+        num_classes: how many classes.
+
+    Example:
+
+    >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], num_classes=3).tolist()
+    [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    """
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    # Drop out-of-range labels rather than letting bincount grow the matrix silently.
+    keep = (y_true >= 0) & (y_true < num_classes) & (y_pred >= 0) & (y_pred < num_classes)
+    flat = y_true[keep] * num_classes + y_pred[keep]
+    return np.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
 def multilabel_confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:

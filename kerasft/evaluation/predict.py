@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from kerasft.data.channels import missing_channel_axis, with_channel_axis
 from kerasft.errors import KerasftError
 from kerasft.evaluation.tta import TestTimeAugmentation
 
@@ -17,12 +18,11 @@ def _input_shape(model) -> tuple | None:
         return None
 
 
-def add_channel_axis(x: np.ndarray, model) -> np.ndarray:
+def _for_model(x: np.ndarray, model) -> np.ndarray:
     """Grayscale batches `(N, H, W)` get the channel axis a `(H, W, 1)` model expects."""
     shape = _input_shape(model)
-    if shape is not None and x.ndim == len(shape) - 1 and shape[-1] == 1:
-        return x[..., None]
-    return x
+    # A model whose input shape is unknown gets its batches as they are.
+    return x if shape is None else with_channel_axis(x, shape)
 
 
 def _is_dataset(data) -> bool:
@@ -56,15 +56,14 @@ def iter_batches(
         shape = _input_shape(model)
         if shape is not None and x_spec.shape.rank == len(shape) - 1:
             # One rank short: single examples, unless they are grayscale batches missing the
-            # channel axis of a (H, W, 1) model (their last axis is a width, not 1).
-            single = x_spec.shape[-1] == shape[-1] or shape[-1] != 1
-            if single:
+            # channel axis of a (H, W, 1) model.
+            if not missing_channel_axis(x_spec.shape, shape):
                 data = data.batch(batch_size)
         for element in data.as_numpy_iterator():
             if has_y:
-                yield add_channel_axis(element[0], model), element[1]
+                yield _for_model(element[0], model), element[1]
             else:
-                yield add_channel_axis(element, model), None
+                yield _for_model(element, model), None
         return
     if isinstance(data, (tuple, list)) and len(data) in (2, 3) and labels:
         x, y = np.asarray(data[0]), np.asarray(data[1])
@@ -79,7 +78,7 @@ def iter_batches(
         )
     else:
         x, y = np.asarray(data), None
-    x = add_channel_axis(x, model)
+    x = _for_model(x, model)
     for i in range(0, len(x), batch_size):
         yield x[i : i + batch_size], (None if y is None else y[i : i + batch_size])
 
@@ -125,7 +124,7 @@ def predict(
     """
     tta = resolve_tta(tta)
     if not _is_dataset(x) and tta is None:
-        x = add_channel_axis(np.asarray(x), model)
+        x = _for_model(np.asarray(x), model)
         return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
     chunks = [predict_batch(model, xb, tta) for xb, _ in iter_batches(model, x, batch_size)]
     if not chunks:

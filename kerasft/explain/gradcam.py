@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerasft.data.channels import with_channel_axis
 from kerasft.errors import KerasftError
 
 
@@ -189,10 +190,9 @@ class GradCAM:
         """
         images = np.asarray(images)
         shape = tuple(self.model.inputs[0].shape)
+        images = with_channel_axis(images, shape)  # grayscale (N, H, W) of a (H, W, 1) model
         if images.ndim == len(shape) - 1:
-            # Grayscale batches (N, H, W) of a (H, W, 1) model, else one image without a batch.
-            grayscale_batch = shape[-1] == 1 and images.shape[-1] != 1
-            images = images[..., None] if grayscale_batch else images[None]
+            images = images[None]  # one image without its batch axis
         if images.ndim != 4:
             raise KerasftError(f"Grad-CAM needs images (N, H, W, C); got shape {images.shape}.")
         if class_index is not None:

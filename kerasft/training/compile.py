@@ -6,7 +6,7 @@ import keras
 
 from kerasft.errors import KerasftError
 from kerasft.training.devices import default_jit_compile
-from kerasft.training.tasks import default_loss, default_metrics, infer_task
+from kerasft.training.tasks import default_loss, default_metrics, infer_task, output_activation
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "lion")
 
@@ -59,10 +59,12 @@ def compile(  # noqa: A001 - mirrors keras.Model.compile
     if not lr or lr <= 0:
         raise KerasftError(f"lr={lr!r}: the learning rate must be a positive number, e.g. 1e-3.")
     task = infer_task(model)
+    # A classifier with a linear output (its loss said so) trains and scores on logits.
+    logits = task != "regression" and output_activation(model) in (None, "linear")
     model.compile(
         optimizer=make_optimizer(optimizer, lr, **optimizer_kwargs),
-        loss=loss or default_loss(task, label_smoothing),
-        metrics=metrics if metrics is not None else default_metrics(task),
+        loss=loss or default_loss(task, label_smoothing, from_logits=logits),
+        metrics=metrics if metrics is not None else default_metrics(task, from_logits=logits),
         jit_compile=default_jit_compile() if jit_compile is None else jit_compile,
     )
     return model

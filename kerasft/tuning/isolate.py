@@ -25,42 +25,16 @@ import time
 from pathlib import Path
 
 from kerasft.errors import KerasftError
+from kerasft.tuning.tuners import make_tuner, start_oracle_server
 
 # A run of this many workers failing without finishing a trial stops the search.
 MAX_FAILED_WORKERS = 3
-
-
-def start_oracle_server(oracle, address: str):
-    """Serve `oracle` over gRPC at `address`; returns `(server, servicer)`."""
-    from concurrent import futures
-
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    server.add_insecure_port(address)
-    server.start()
-    return server, servicer
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _rss_mb() -> float:
-    try:
-        import psutil
-
-        return psutil.Process().memory_info().rss / 2**20
-    except ImportError:
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def check_data(train, val) -> None:
@@ -154,21 +128,11 @@ def _ended(oracle) -> tuple[int, int]:
     return completed, completed + statuses.count("FAILED")
 
 
-def record_memory(project_dir, tuner_id: str, trial_id: str) -> None:
-    path = Path(project_dir) / "isolate" / "memory.csv"
-    new = not path.exists()
-    with open(path, "a") as f:
-        if new:
-            f.write("worker,trial,rss_mb\n")
-        f.write(f"{tuner_id},{trial_id},{_rss_mb():.1f}\n")
-
-
 def worker_main(spec_path: str) -> int:
     """A worker process: build the tuner from the spec and run at most N trials."""
     import numpy as np
 
     from kerasft.tuning.strategy import resolve_strategy
-    from kerasft.tuning.tuners import make_tuner
 
     spec = pickle.loads(Path(spec_path).read_bytes())
     with np.load(Path(spec_path).parent / "data.npz") as data:

@@ -2,10 +2,14 @@
 
 Each is KerasTuner's own tuner with two kerasft additions: every trial gets its own
 directory for resumable checkpoints (`trial_dir` passed to `HyperModel.fit`), and each trial
-starts from a cleared Keras session (KerasTuner's `_try_build` clears it).
+starts from a cleared Keras session (KerasTuner's `_try_build` clears it). A chief serves
+its oracle here (`serve_oracle`); the workers of `isolate=` (tuning/isolate.py, which builds
+on this module) stop after their share of trials and record their memory after each.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import keras_tuner as kt
 
@@ -39,8 +43,6 @@ class _TrialDirMixin:
         super().on_trial_end(trial)
         limit = getattr(self, "trials_per_process", None)
         if limit:
-            from kerasft.tuning.isolate import record_memory
-
             record_memory(self.project_dir, self.tuner_id, trial.trial_id)
             if len(self.trials_run) >= limit:
                 raise _ProcessDone
@@ -61,8 +63,6 @@ def serve_oracle(oracle, poll_s: float = 0.2) -> None:
 
     from keras_tuner.src.distribute.oracle_chief import exit_chief
 
-    from kerasft.tuning.isolate import start_oracle_server
-
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     server, servicer = start_oracle_server(oracle, address)
     try:
@@ -70,6 +70,43 @@ def serve_oracle(oracle, poll_s: float = 0.2) -> None:
             time.sleep(poll_s)
     finally:
         server.stop(grace=1)
+
+
+def start_oracle_server(oracle, address: str):
+    """Serve `oracle` over gRPC at `address`; returns `(server, servicer)`."""
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(address)
+    server.start()
+    return server, servicer
+
+
+def record_memory(project_dir, tuner_id: str, trial_id: str) -> None:
+    """Append `tuner_id, trial_id, rss_mb` to `<project>/isolate/memory.csv` (`isolate=`)."""
+    path = Path(project_dir) / "isolate" / "memory.csv"
+    new = not path.exists()
+    with open(path, "a") as f:
+        if new:
+            f.write("worker,trial,rss_mb\n")
+        f.write(f"{tuner_id},{trial_id},{_rss_mb():.1f}\n")
+
+
+def _rss_mb() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class RandomSearch(_TrialDirMixin, kt.RandomSearch):

@@ -256,9 +256,9 @@ class MLflowLogger(keras.callbacks.Callback):
         matrix = getattr(source, "confusion_matrix", None)
         if matrix is None:
             return None
-        from kerasft.callbacks import images
+        from kerasft.evaluation import plots
 
         path = os.path.join(tmp, "confusion_matrix.png")
         with open(path, "wb") as f:
-            f.write(images.confusion_matrix_png(matrix, getattr(source, "class_names", None)))
+            f.write(plots.confusion_matrix_png(matrix, getattr(source, "class_names", None)))
         return path
