@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.evaluation import metrics as M
 from kerasft.evaluation.predict import iter_batches, predict_batch, resolve_tta
@@ -20,7 +21,7 @@ def _output_activation(model) -> str | None:
 
     tensor = model.outputs[0]
     for _ in range(50):
-        history = getattr(tensor, "_keras_history", None)
+        history = compat.tensor_history(tensor)
         if not history:
             return None
         layer = history[0]
@@ -40,8 +41,8 @@ def _output_activation(model) -> str | None:
             keras.layers.Dropout,
             keras.layers.Identity,
         )
-        if isinstance(layer, passthrough) and layer._inbound_nodes:
-            tensor = layer._inbound_nodes[history[1]].input_tensors[0]
+        if isinstance(layer, passthrough) and compat.inbound_nodes(layer):
+            tensor = compat.inbound_nodes(layer)[history[1]].input_tensors[0]
             continue
         return name
     return None

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 
 # A run of this many workers failing without finishing a trial stops the search.
@@ -35,12 +36,9 @@ def start_oracle_server(oracle, address: str):
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = compat.add_oracle_servicer(oracle, server)
     server.add_insecure_port(address)
     server.start()
     return server, servicer
@@ -107,7 +105,7 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
     }
     failed_in_a_row, index = 0, len(list(folder.glob("worker_*.log")))
     try:
-        while not servicer.stop_triggered:
+        while not compat.oracle_search_over(servicer):
             tuner_id = f"isolated{index}"
             log_path = folder / f"worker_{index}.log"
             before = _ended(oracle)
@@ -128,7 +126,7 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
             oracle.tuner_ids.discard(tuner_id)
             stranded = oracle.ongoing_trials.pop(tuner_id, None)
             if stranded is not None:  # the worker died mid-trial: resume it in the next
-                oracle._retry_queue.append(stranded.trial_id)
+                compat.queue_trial_retry(oracle, stranded.trial_id)
             completed, ended = _ended(oracle)
             progressed = completed > before[0] or (returncode == 0 and ended > before[1])
             failed_in_a_row = 0 if progressed else failed_in_a_row + 1
