@@ -47,7 +47,8 @@ def nested_model() -> keras.Model:
 
 
 def fit_once(model: keras.Model, **kwargs):
-    x, y = np.ones((8, 4), "float32"), np.zeros((8, 2), "float32")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 4)).astype("float32"), np.zeros((8, 2), "float32")
     return model.fit(x, y, batch_size=4, epochs=kwargs.pop("epochs", 1), verbose=0, **kwargs)
 
 
@@ -183,7 +184,7 @@ def test_compiled_trainable_state_follows_compile():
     assert compat.compiled_trainable_state(model)[hidden] is False, broken(
         "record_trainable_state", "did not record the new flag"
     )
-    # Keras itself reads it: a recompile-free fit no longer sees a change to warn about.
+    # kerasft's recompile guard reads it: no change left to warn about.
     from kerasft.training.guard import stale_layers
 
     assert stale_layers(model) == []
@@ -214,10 +215,11 @@ def test_optimizer_variable_key_and_built_variables():
     keys = [compat.optimizer_variable_key(optimizer, v) for v in built]
     assert len(set(keys)) == len(keys), broken("optimizer_variable_key", "keys collide")
     variable = built[0]
-    # update_step receives the backend variable; it must map to the same key.
-    assert compat.optimizer_variable_key(optimizer, variable.value) == keys[0], broken(
-        "optimizer_variable_key", "the backend variable and the Keras variable differ"
-    )
+    # On TensorFlow update_step may receive the tf.Variable; it must map to the same key.
+    assert (
+        keras.backend.backend() != "tensorflow"
+        or compat.optimizer_variable_key(optimizer, variable.value) == keys[0]
+    ), broken("optimizer_variable_key", "the backend variable and the Keras variable differ")
 
 
 def test_optimizer_slots_and_rebuild_keep_step_and_learning_rate():
@@ -267,7 +269,7 @@ def test_add_trainable_variables_keeps_the_old_moments():
     before = {v.path: v.numpy().copy() for v in compat.optimizer_slots(optimizer)}
     model.get_layer("hidden").trainable = True
     added = add_trainable_variables(optimizer, model.trainable_variables)
-    assert {v.path for v in added} == {"small/hidden/kernel", "small/hidden/bias"}
+    assert {v.path for v in added} == {v.path for v in model.get_layer("hidden").weights}
     after = {v.path: v.numpy() for v in compat.optimizer_slots(optimizer)}
     for path, value in before.items():
         np.testing.assert_array_equal(after[path], value, err_msg=path)
@@ -392,6 +394,7 @@ def test_queue_trial_retry_reruns_a_stranded_trial(tmp_path):
     )
     assert again.hyperparameters.values == trial.hyperparameters.values
     oracle.update_trial(again.trial_id, {"score": 1.0})
+    again.status = "COMPLETED"
     oracle.end_trial(again)
     assert oracle.create_trial("worker1").trial_id != trial.trial_id
 
@@ -414,7 +417,9 @@ def test_oracle_servicer_serves_and_says_when_the_search_is_over(tmp_path):
     first = servicer.CreateTrial(request, None)
     assert first.trial.trial_id, broken("add_oracle_servicer", "no trial served")
     oracle.update_trial(first.trial.trial_id, {"score": 1.0})
-    oracle.end_trial(oracle.trials[first.trial.trial_id])
+    ended = oracle.trials[first.trial.trial_id]
+    ended.status = "COMPLETED"
+    oracle.end_trial(ended)
     servicer.CreateTrial(request, None)  # max_trials=1: this one is STOPPED
     assert compat.oracle_search_over(servicer) is True, broken(
         "oracle_search_over", "stop_triggered not set after the oracle stopped the search"
