@@ -12,10 +12,11 @@ Example:
 
 >>> import keras
 >>> from kerasft import compat
->>> inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d")], name="inner")
->>> model = keras.Sequential([keras.Input((3,)), inner, keras.layers.Dense(1, name="top")])
+>>> inner = keras.Sequential([keras.Input((3,), name="inner_x"), keras.layers.Dense(2, name="d")],
+...                          name="inner")
+>>> model = keras.Sequential([keras.Input((3,), name="x"), inner, keras.layers.Dense(1, name="top")])
 >>> [layer.name for layer in compat.sublayers(model)]
-['inner', 'd', 'top']
+['x', 'inner', 'd', 'inner_x', 'top']
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def compile_arguments(model: keras.Model) -> dict[str, Any]:
 def sublayers(
     layer: keras.layers.Layer, include_self: bool = False, recursive: bool = True
 ) -> list[keras.layers.Layer]:
-    """The layers inside `layer`, depth first, each once.
+    """The layers inside `layer`, each once, `InputLayer`s included (`model.layers` leaves
+    out a Sequential's).
 
     Args:
         layer: a layer or model.
