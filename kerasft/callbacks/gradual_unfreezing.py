@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import keras
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.optimizers._inner import model_optimizer
 from kerasft.optimizers.layer_groups import NORMALIZATION, layer_groups, parents
@@ -14,7 +15,7 @@ from kerasft.optimizers.state import add_trainable_variables
 
 def _set_trainable_keep_children(layer: keras.layers.Layer, value: bool) -> None:
     # Setting `trainable` on a container cascades to every sub-layer; keep their own flags.
-    flags = [(sub, sub.trainable) for sub in layer._flatten_layers(include_self=False)]
+    flags = [(sub, sub.trainable) for sub in compat.sublayers(layer)]
     layer.trainable = value
     for sub, flag in flags:
         sub.trainable = flag
@@ -32,7 +33,7 @@ def unfreeze_layers(
     for layer in layers:
         layer.trainable = True
         if not train_bn:
-            for sub in layer._flatten_layers(include_self=True):
+            for sub in compat.sublayers(layer, include_self=True):
                 if isinstance(sub, NORMALIZATION):
                     sub.trainable = False
         parent = parent_of.get(id(layer))
@@ -45,8 +46,8 @@ def unfreeze_layers(
 def _is_frozen(group: Sequence[keras.layers.Layer]) -> bool:
     """True when some weighted, non-BatchNorm layer of the group is frozen."""
     for layer in group:
-        for sub in layer._flatten_layers(include_self=True):
-            leaf = not sub._flatten_layers(include_self=False)
+        for sub in compat.sublayers(layer, include_self=True):
+            leaf = not compat.sublayers(sub)
             if leaf and sub.weights and not isinstance(sub, NORMALIZATION) and not sub.trainable:
                 return True
     return False
@@ -192,12 +193,9 @@ class GradualUnfreezing(keras.callbacks.Callback):
         unfreeze_layers(self.model, layers, self.train_bn)
         add_trainable_variables(self.model.optimizer, self.model.trainable_variables)
         self.model.make_train_function(force=True)
-        if hasattr(self.model, "_compiled_trainable_state"):
-            # What a recompile would record: the train function now trains this set, so
-            # Keras's and kerasft's "changed since compile" warnings must not fire later.
-            self.model._compiled_trainable_state = {
-                layer: layer.trainable for layer in self.model._flatten_layers()
-            }
+        # What a recompile would record: the train function now trains this set, so
+        # Keras's and kerasft's "changed since compile" warnings must not fire later.
+        compat.record_trainable_state(self.model)
         if self.lr_factor is not None:
             optimizer = self.model.optimizer
             lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
@@ -206,7 +204,7 @@ class GradualUnfreezing(keras.callbacks.Callback):
         names = [layer.name for layer in layers]
         self.events.append((epoch, target, names))
         if self.verbose:
-            keras.utils.io_utils.print_msg(
+            compat.print_msg(
                 f"Epoch {epoch + 1}: unfroze {len(newly)} block(s) ({target}/{len(self._groups)} "
                 f"now trainable): {', '.join(names)}."
             )

@@ -250,9 +250,7 @@ class LRFinder(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         optimizer = model_optimizer(self.model, "LRFinder")
-        if not isinstance(
-            getattr(inner_optimizer(optimizer), "_learning_rate", None), keras.Variable
-        ):
+        if not isinstance(inner_optimizer(optimizer).learning_rate, keras.Variable):
             raise KerasftError(
                 "LRFinder sets the learning rate itself: compile with a float learning_rate, "
                 "not a LearningRateSchedule."

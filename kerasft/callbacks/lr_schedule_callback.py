@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.optimizers._inner import model_optimizer
 from kerasft.training.phase import current_phase
@@ -119,7 +120,7 @@ class LRScheduleCallback(keras.callbacks.Callback):
         inner = optimizer
         while hasattr(inner, "inner_optimizer"):
             inner = inner.inner_optimizer
-        if not isinstance(getattr(inner, "_learning_rate", None), keras.Variable):
+        if not isinstance(inner.learning_rate, keras.Variable):  # a schedule gives a tensor
             raise KerasftError(
                 f"{type(self).__name__} sets the learning rate at each batch, but the optimizer "
                 "was compiled with a LearningRateSchedule or a callable. Compile with a float "
@@ -177,9 +178,7 @@ class LRScheduleCallback(keras.callbacks.Callback):
             self._epoch_start = self._batches_seen
         if self.verbose:
             lr = self.learning_rate_at(self._epoch_start)
-            keras.utils.io_utils.print_msg(
-                f"Epoch {epoch + 1}: {type(self).__name__} learning rate {lr:.4g}."
-            )
+            compat.print_msg(f"Epoch {epoch + 1}: {type(self).__name__} learning rate {lr:.4g}.")
 
     def learning_rate_at(self, step: int) -> float:
         """The rate the active schedule gives at `step` (valid once training began)."""

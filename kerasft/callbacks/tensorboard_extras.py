@@ -10,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.evaluation import metrics, plots
 from kerasft.training.phase import current_phase
@@ -29,7 +30,7 @@ def is_augmentation(layer: keras.layers.Layer) -> bool:
 
 
 def _is_preprocessing(layer: keras.layers.Layer) -> bool:
-    return type(layer).__module__.startswith("keras.src.layers.preprocessing")
+    return compat.is_keras_preprocessing_layer(layer)
 
 
 def augmentation_layers(model: keras.Model) -> list[keras.layers.Layer]:

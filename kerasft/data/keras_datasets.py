@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from kerasft import paths
+from kerasft import compat, paths
 from kerasft.data.data_splits import DataSplits
 from kerasft.data.splits import DEFAULT_SEED
 from kerasft.errors import KerasftError, unknown_name
@@ -131,9 +130,9 @@ def _keras_datasets_dirs() -> list[Path]:
     is not writable, so the two can differ.
     """
     dirs = [paths.keras_datasets_dir()]
-    config = sys.modules.get("keras.src.backend.config")
-    if config is not None:
-        home = os.path.expanduser(config.keras_home())
+    home = compat.keras_home()
+    if home is not None:
+        home = os.path.expanduser(home)
     else:
         # What Keras will read when it is imported; importing it here would cost seconds.
         home = os.path.expanduser(os.environ.get("KERAS_HOME", os.path.join("~", ".keras")))

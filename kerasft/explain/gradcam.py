@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerasft import compat
 from kerasft.data.channels import with_channel_axis
 from kerasft.errors import KerasftError
 
@@ -28,7 +29,7 @@ def _outer_output(model, layer):
     """The symbolic output of `layer` inside `model`'s own graph (not the nested model's graph)."""
     import keras
 
-    for node in getattr(layer, "_inbound_nodes", []):
+    for node in compat.inbound_nodes(layer):
         tensors = node.output_tensors
         if len(tensors) != 1:
             continue
@@ -57,7 +58,7 @@ def _activation_name(layer) -> str | None:
 
 
 def _producer(tensor):
-    history = getattr(tensor, "_keras_history", None)
+    history = compat.tensor_history(tensor)
     return history[0] if history else None
 
 
@@ -107,7 +108,8 @@ class GradCAM:
         score_source = output
         activation = _activation_name(last) if last is not None else None
         if activation in ("softmax", "sigmoid") and last is not None:
-            head_input = last._inbound_nodes[0].input_tensors[0] if last._inbound_nodes else None
+            nodes = compat.inbound_nodes(last)
+            head_input = nodes[0].input_tensors[0] if nodes else None
             if isinstance(last, keras.layers.Dense) and head_input is not None:
                 # Differentiate the logit, not the saturating probability.
                 self._head_dense = last

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 
 import keras
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.optimizers._inner import inner_optimizer
 from kerasft.optimizers.layer_groups import _resolve_item, group_variables, layer_groups
@@ -129,14 +130,14 @@ def _resolve(target, state) -> None:
     by_key, paths = {}, {}
     for group, factor in state["layers"]:
         for variable in group_variables(group):
-            by_key[target._var_key(variable)] = factor
+            by_key[compat.optimizer_variable_key(target, variable)] = factor
             paths[variable.path] = factor
     state["by_key"], state["paths"] = by_key, paths
 
 
 def _multiplier(target, state, variable) -> float:
     # Resolved at trace time: layers may have no weights until the model is built.
-    key = target._var_key(variable)
+    key = compat.optimizer_variable_key(target, variable)
     if state["by_key"] is None or key not in state["by_key"]:
         _resolve(target, state)
     return state["by_key"].get(key, 1.0)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 
 import keras
 
+from kerasft import compat
 from kerasft.optimizers._inner import inner_optimizer
 
 GradientHook = Callable[[list, list], Sequence]
@@ -41,7 +42,7 @@ def _wrapped_apply(optimizer, original):
         variables = (
             list(trainable_variables)
             if trainable_variables is not None
-            else list(optimizer._trainable_variables)
+            else compat.optimizer_built_variables(optimizer)
         )
         grads = list(grads)
         scale = optimizer.loss_scale_factor

@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from kerasft import compat
 from kerasft.errors import KerasftError, did_you_mean
 
 NORMALIZATION = (keras.layers.BatchNormalization,)
@@ -24,10 +25,7 @@ NORMALIZATION = (keras.layers.BatchNormalization,)
 
 def walk(model: keras.Model) -> Iterator[tuple[keras.layers.Layer, keras.layers.Layer]]:
     """Every sub-layer of `model`, depth first, with its parent."""
-    stack = [
-        (child, model)
-        for child in reversed(model._flatten_layers(include_self=False, recursive=False))
-    ]
+    stack = [(child, model) for child in reversed(compat.sublayers(model, recursive=False))]
     seen = set()
     while stack:
         layer, parent = stack.pop()
@@ -35,7 +33,7 @@ def walk(model: keras.Model) -> Iterator[tuple[keras.layers.Layer, keras.layers.
             continue
         seen.add(id(layer))
         yield layer, parent
-        children = layer._flatten_layers(include_self=False, recursive=False)
+        children = compat.sublayers(layer, recursive=False)
         stack.extend((child, layer) for child in reversed(children))
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import keras
 import numpy as np
 
+from kerasft import compat
 from kerasft.optimizers._inner import inner_optimizer
 
 
@@ -73,25 +74,17 @@ def add_trainable_variables(
     if not optimizer.built:
         optimizer.build(variables)
         return variables
-    known = optimizer._trainable_variables_indices
-    new = [v for v in variables if optimizer._var_key(v) not in known]
+    built_for = compat.optimizer_built_variables(optimizer)
+    known = {compat.optimizer_variable_key(optimizer, v) for v in built_for}
+    new = [v for v in variables if compat.optimizer_variable_key(optimizer, v) not in known]
     if not new:
         return []
-    keep_ids = {id(optimizer._iterations)}
-    if isinstance(optimizer._learning_rate, keras.Variable):
-        keep_ids.add(id(optimizer._learning_rate))
-    old_slots = [v for v in optimizer.variables if id(v) not in keep_ids]
     saved = {}
-    for v in old_slots:
+    for v in compat.optimizer_slots(optimizer):
         saved.setdefault(v.path, keras.ops.convert_to_numpy(v.value).copy())
-    for v in old_slots:
-        optimizer._untrack_variable(v)
-    # `build` of every Keras optimizer returns early once built and only appends to the index.
-    optimizer.built = False
-    optimizer._trainable_variables_indices = {}
-    optimizer.build(list(optimizer._trainable_variables) + new)
-    for v in optimizer.variables:
-        value = saved.pop(v.path, None) if id(v) not in keep_ids else None
+    compat.rebuild_optimizer(optimizer, built_for + new)
+    for v in compat.optimizer_slots(optimizer):
+        value = saved.pop(v.path, None)
         if value is not None and tuple(value.shape) == tuple(v.shape):
             v.assign(value)
     if saved:

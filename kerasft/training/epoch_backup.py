@@ -56,9 +56,8 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         self._since = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._current_epoch = epoch + 1
-        self._last_batch_seen = 0
         if self.save_freq != "epoch":
+            super().on_epoch_end(epoch, logs)  # counts the epoch; it saves by batch
             return
         key = self.model.count_params()
         cost = self._costs.get(key)
@@ -69,7 +68,7 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         ):
             return
         start = time.perf_counter()
-        self._save_model()
+        super().on_epoch_end(epoch, logs)  # the backup, with the epoch it ends
         self._since = now = time.perf_counter()
         self._costs[key] = now - start
 

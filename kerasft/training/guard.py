@@ -11,15 +11,17 @@ import warnings
 
 import keras
 
+from kerasft import compat
+
 
 def stale_layers(model: keras.Model) -> list[str]:
     """Names of layers whose `trainable` flag changed since the model was last compiled."""
-    compiled = getattr(model, "_compiled_trainable_state", None)
+    compiled = compat.compiled_trainable_state(model)
     if not getattr(model, "compiled", False) or compiled is None:
         return []
     return [
         layer.name
-        for layer in model._flatten_layers()
+        for layer in compat.sublayers(model, include_self=True)
         if layer in compiled and compiled[layer] != layer.trainable
     ]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kerasft import compat
 from kerasft.training.epoch_backup import EpochBackup
 
 
@@ -111,7 +112,7 @@ class HistoryTrim(keras.callbacks.Callback):
         self.path, self.initial_epoch = path, initial_epoch
 
     def on_train_begin(self, logs=None):
-        resumed = getattr(self.model, "_initial_epoch", None)
+        resumed = compat.resume_epoch(self.model)
         trim_history(self.path, self.initial_epoch if resumed is None else resumed)
 
     def get_config(self):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keras
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 
 TASK_NAMES = ("multiclass", "binary", "multilabel", "regression")
@@ -47,7 +48,7 @@ def output_activation(model: keras.Model) -> str | None:
     """
     tensor = model.outputs[0]
     for _ in range(50):
-        history = getattr(tensor, "_keras_history", None)
+        history = compat.tensor_history(tensor)
         if not history:
             return None
         layer = history[0]
@@ -67,8 +68,8 @@ def output_activation(model: keras.Model) -> str | None:
             keras.layers.Dropout,
             keras.layers.Identity,
         )
-        if isinstance(layer, passthrough) and layer._inbound_nodes:
-            tensor = layer._inbound_nodes[history[1]].input_tensors[0]
+        if isinstance(layer, passthrough) and compat.inbound_nodes(layer):
+            tensor = compat.inbound_nodes(layer)[history[1]].input_tensors[0]
             continue
         return name
     return None

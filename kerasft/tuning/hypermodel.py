@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from kerasft import compat
 from kerasft.tuning.space import SearchSpace, to_config
 
 
@@ -129,16 +130,14 @@ def _resume_best_epoch(callbacks, run_dir) -> None:
     before the restart unless a later epoch beats it (it would otherwise start from scratch
     and could overwrite a better checkpoint, leaving the exported model inconsistent with the
     trial's score)."""
-    from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
-
     from kerasft.training.resume import history_from_csv
 
     path = os.path.join(run_dir, "history.csv")
     if not os.path.exists(path):
         return
     history = history_from_csv(path)["history"]
-    for callback in callbacks:
-        if not isinstance(callback, SaveBestEpoch) or not os.path.exists(callback.filepath):
+    for callback in compat.best_epoch_savers(callbacks):
+        if not os.path.exists(callback.filepath):
             continue
         values = [v for v in history.get(callback.objective.name, []) if v is not None]
         if values:

@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.tuning.tuners import make_tuner, start_oracle_server
 
@@ -81,7 +82,7 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
     }
     failed_in_a_row, index = 0, len(list(folder.glob("worker_*.log")))
     try:
-        while not servicer.stop_triggered:
+        while not compat.oracle_search_over(servicer):
             tuner_id = f"isolated{index}"
             log_path = folder / f"worker_{index}.log"
             before = _ended(oracle)
@@ -102,7 +103,7 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
             oracle.tuner_ids.discard(tuner_id)
             stranded = oracle.ongoing_trials.pop(tuner_id, None)
             if stranded is not None:  # the worker died mid-trial: resume it in the next
-                oracle._retry_queue.append(stranded.trial_id)
+                compat.queue_trial_retry(oracle, stranded.trial_id)
             completed, ended = _ended(oracle)
             progressed = completed > before[0] or (returncode == 0 and ended > before[1])
             failed_in_a_row = 0 if progressed else failed_in_a_row + 1

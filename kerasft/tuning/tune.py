@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kerasft import compat
 from kerasft.errors import KerasftError
 from kerasft.tuning.space import HEAD_PARAMS, SearchSpace, to_config
 from kerasft.tuning.tuners import TUNERS
@@ -134,11 +135,9 @@ def tune(
             "isolate= runs trials in other processes: give strategy by name "
             "('auto', 'mirrored', 'one_device') or None, not a Strategy instance."
         )
-    from keras_tuner.src.distribute import utils as dist_utils
-
-    if promote and dist_utils.has_chief_oracle():
+    if promote and compat.has_chief_oracle():
         # Chief and workers alike: the promoted second search would need its own oracle.
-        role = "chief" if dist_utils.is_chief_oracle() else "worker"
+        role = "chief" if compat.is_chief_oracle() else "worker"
         raise KerasftError(
             f"promote={promote} (multi-fidelity) is not supported in chief/worker mode yet "
             f"(this process is the {role}: KERASTUNER_ORACLE_IP is set, e.g. by --chief or "
@@ -192,7 +191,7 @@ def tune(
         search = make_tuner(
             name, hypermodel, overwrite=overwrite, distribution_strategy=dist, **tuner_kwargs
         )
-        if isolate and not dist_utils.has_chief_oracle():
+        if isolate and not compat.has_chief_oracle():
             from kerasft.tuning.isolate import run_isolated
 
             portable = copy.copy(hypermodel)
@@ -209,7 +208,7 @@ def tune(
         search.search(train, val, verbose=verbose, callbacks=list(callbacks or []))
         return search
 
-    worker = dist_utils.has_chief_oracle() and not dist_utils.is_chief_oracle()
+    worker = compat.has_chief_oracle() and not compat.is_chief_oracle()
     screening = promote > 0
     hypermodel = FineTuneHyperModel(
         space,

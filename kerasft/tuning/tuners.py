@@ -13,6 +13,7 @@ from pathlib import Path
 
 import keras_tuner as kt
 
+from kerasft import compat
 from kerasft.errors import KerasftError, unknown_name
 from kerasft.tuning.oracles import ListOracle, SweepOracle
 
@@ -27,9 +28,7 @@ class _TrialDirMixin:
         return super().run_trial(trial, *args, **kwargs)
 
     def search(self, *args, **kwargs):
-        from keras_tuner.src.distribute import utils as dist_utils
-
-        if not dist_utils.is_chief_oracle():
+        if not compat.is_chief_oracle():
             try:
                 return super().search(*args, **kwargs)
             except _ProcessDone:  # an isolated worker ran its share; a fresh one goes on
@@ -61,12 +60,11 @@ def serve_oracle(oracle, poll_s: float = 0.2) -> None:
     import os
     import time
 
-    from keras_tuner.src.distribute.oracle_chief import exit_chief
-
     address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
     server, servicer = start_oracle_server(oracle, address)
     try:
-        while not (servicer.stop_triggered and exit_chief(oracle)):
+        # Over once a worker was told so and no trial or worker is left (KerasTuner's exit_chief).
+        while not compat.oracle_search_over(servicer) or oracle.ongoing_trials or oracle.tuner_ids:
             time.sleep(poll_s)
     finally:
         server.stop(grace=1)
@@ -77,12 +75,9 @@ def start_oracle_server(oracle, address: str):
     from concurrent import futures
 
     import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = compat.add_oracle_servicer(oracle, server)
     server.add_insecure_port(address)
     server.start()
     return server, servicer
