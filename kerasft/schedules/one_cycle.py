@@ -28,8 +28,9 @@ def one_cycle_value(step, total_steps: int, pct_start: float, start, peak, end):
     return ops.where(step < warm, cos(start, peak, up), cos(peak, end, down))
 
 
-@keras.saving.register_keras_serializable(package="kerasft")
-class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+# Saved models name it "kerasft>OneCycle", its name before the callback of that name took it.
+@keras.saving.register_keras_serializable(package="kerasft", name="OneCycle")
+class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """One cycle: cosine warm-up from `max_learning_rate / div_factor` to `max_learning_rate`
     over `pct_start` of the steps, then cosine annealing to `max_learning_rate /
     final_div_factor`, as fastai's `fit_one_cycle` (whose defaults these are).
@@ -44,7 +45,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     Example:
 
     >>> import keras, kerasft as kft
-    >>> schedule = kft.schedules.OneCycle(1e-2, total_steps=100)
+    >>> schedule = kft.schedules.OneCycleSchedule(1e-2, total_steps=100)
     >>> optimizer = keras.optimizers.SGD(schedule)
     >>> round(float(schedule(25)), 6), round(float(schedule(100)), 9)
     (0.01, 1e-07)
@@ -57,7 +58,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         pct_start: float = 0.25,
         div_factor: float = 25.0,
         final_div_factor: float = 1e5,
-        name: str = "OneCycle",
+        name: str = "OneCycleSchedule",
     ):
         if not total_steps or int(total_steps) < 1:
             raise KerasftError(f"total_steps={total_steps!r} must be a positive integer.")
