@@ -67,7 +67,14 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
 
 @dataclasses.dataclass
 class BatchSizeResult:
-    """What `find_batch_size` measured: the chosen size and samples/s per tried size."""
+    """What `find_batch_size` measured: the chosen size and samples/s per tried size.
+
+    Attributes:
+        batch_size: the chosen batch size.
+        goal: "memory" or "throughput", what the size was chosen for ("auto" resolved).
+        throughput: samples per second, per batch size tried.
+        seconds: how long the search took.
+    """
 
     batch_size: int
     goal: str

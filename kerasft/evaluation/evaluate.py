@@ -52,6 +52,9 @@ def infer_task(model) -> tuple[str | None, str | None]:
 
     One output unit is a binary model; several with softmax a multiclass one, with sigmoid a
     multilabel one. Linear (logit) outputs leave the task to the labels.
+
+    Args:
+        model: a Keras model with one output.
     """
     if not getattr(model, "outputs", None) or len(model.outputs) != 1:
         raise KerasftError("evaluate needs a Keras model with exactly one output.")
@@ -142,6 +145,7 @@ def evaluate(
         num_top_losses: how many of the worst-predicted samples to keep and draw.
         gradcam: draw Grad-CAM heatmaps over the top losses (`top_losses_gradcam.png`).
         threshold: decision threshold of sigmoid outputs.
+        batch_size: batch size of the predictions, for array data.
 
     Example:
 

@@ -15,6 +15,12 @@ def one_cycle_value(step, total_steps: int, pct_start: float, start, peak, end):
 
     Works on Python numbers and on tensors (`step` may be a tensor); steps past the end stay
     at `end`.
+
+    Args:
+        step: the optimizer step (a number or a tensor).
+        total_steps: length of the cycle in steps.
+        pct_start: fraction of the cycle spent going from `start` to `peak`.
+        start, peak, end: the values at step 0, at the peak and at the end of the cycle.
     """
     step = ops.cast(step, "float32")
     warm = float(pct_start) * float(total_steps)
@@ -41,6 +47,7 @@ class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
         pct_start: fraction of the steps spent warming up.
         div_factor: the cycle starts at `max_learning_rate / div_factor`.
         final_div_factor: the cycle ends at `max_learning_rate / final_div_factor`.
+        name: the schedule's name scope.
 
     Example:
 

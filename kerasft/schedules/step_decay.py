@@ -21,6 +21,7 @@ class StepDecaySchedule(keras.optimizers.schedules.LearningRateSchedule):
         factor: the multiplier applied at each decay (0.1 divides by ten).
         step_size: decay every this many optimizer steps.
         boundaries: or decay at these optimizer steps (the rate changes *at* each of them).
+        name: the schedule's name scope.
 
     Example:
 

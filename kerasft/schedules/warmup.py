@@ -21,6 +21,7 @@ class WarmupSchedule(LearningRateSchedule):
         schedule: any `LearningRateSchedule`, or a number for a constant rate after warm-up.
         warmup_steps: length of the warm-up in optimizer steps.
         initial_learning_rate: the rate at step 0.
+        name: the schedule's name scope.
 
     Example:
 
