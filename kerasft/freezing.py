@@ -136,6 +136,7 @@ def freeze_batchnorm(layer: keras.layers.Layer, train_affine: bool = False) -> N
     Example:
 
     >>> import keras
+    >>> from kerasft.freezing import freeze_batchnorm
     >>> bn = keras.layers.BatchNormalization()
     >>> bn.build((None, 4))
     >>> freeze_batchnorm(bn, train_affine=True)

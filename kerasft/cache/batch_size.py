@@ -32,6 +32,7 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
 
     Example:
 
+    >>> from kerasft.speed.batch_size import largest_fitting
     >>> largest_fitting(lambda b: b <= 300)
     300
     """
@@ -168,6 +169,7 @@ def find_batch_size(
     Example:
 
     >>> import keras
+    >>> from kerasft.speed.batch_size import find_batch_size
     >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
     >>> result = find_batch_size(model, goal="throughput", limit=64)
     >>> fastest = max(result.throughput.values())

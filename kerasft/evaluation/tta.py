@@ -24,6 +24,7 @@ class TestTimeAugmentation:
 
     >>> import numpy as np
     >>> import keras
+    >>> from kerasft.evaluation.tta import TestTimeAugmentation
     >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
     ...                           keras.layers.Dense(2, activation="softmax")])
     >>> tta = TestTimeAugmentation(flip=True, shifts=())

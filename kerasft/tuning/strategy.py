@@ -20,6 +20,7 @@ def resolve_strategy(strategy="auto"):
 
     Example:
 
+    >>> from kerasft.tuning.strategy import resolve_strategy
     >>> resolve_strategy("auto") is None  # a machine with at most one GPU
     True
     """
