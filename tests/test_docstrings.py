@@ -23,7 +23,6 @@ import kerasft
 NOT_CHECKED_YET = (
     "kerasft.training.fine_tune",
     "kerasft.training.inputs",
-    "kerasft.training.cached_phases",
     "kerasft.training.phase",
     "kerasft.training.runner",
     "kerasft.cache",  # the whole package

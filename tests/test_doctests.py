@@ -40,9 +40,12 @@ MODULE_GLOBALS_YET = (
     "kerasft.cache.manage",
     "kerasft.cache.relay",
     "kerasft.cache.rows",
+    "kerasft.cache.runner",
     "kerasft.cache.store",
-    "kerasft.training.cached_phases",
+    "kerasft.training.fine_tune",
+    "kerasft.training.inputs",
     "kerasft.training.phase",
+    "kerasft.training.runner",
 )
 
 
