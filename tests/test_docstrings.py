@@ -113,7 +113,7 @@ def test_the_public_objects_are_found():
     # A broken walk would make the test below pass on nothing.
     assert len(PUBLIC) > 80
     for expected in (
-        "kerasft.builder.build",
+        "kerasft.builder.build.build",
         "kerasft.callbacks.one_cycle.OneCycle",
         "kerasft.schedules.warmup.WarmupSchedule",
         "kerasft.tuning.space.SearchSpace",

@@ -82,7 +82,7 @@ def test_the_examples_are_found():
     assert len(MODULES) > 100
     found = {name: len(_examples(name)) for name in MODULES}
     assert sum(found.values()) >= 60, found
-    assert found["kerasft.training.fine_tune"] == 1
+    assert found["kerasft.training.fine_tune"] >= 1
     # An example the finder skips (on an object it does not walk, a docstring that is not one)
     # never runs: every prompt in a module's file must belong to an example found there.
     missed = {}
