@@ -32,7 +32,6 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
 
     Example:
 
-    >>> from kerasft.speed.batch_size import largest_fitting
     >>> largest_fitting(lambda b: b <= 300)
     300
     """
@@ -68,14 +67,7 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
 
 @dataclasses.dataclass
 class BatchSizeResult:
-    """What `find_batch_size` measured: the chosen size and samples/s per tried size.
-
-    Attributes:
-        batch_size: the chosen batch size.
-        goal: "memory" or "throughput", what the size was chosen for ("auto" resolved).
-        throughput: samples per second, per batch size tried.
-        seconds: how long the search took.
-    """
+    """What `find_batch_size` measured: the chosen size and samples/s per tried size."""
 
     batch_size: int
     goal: str
@@ -169,7 +161,6 @@ def find_batch_size(
     Example:
 
     >>> import keras
-    >>> from kerasft.speed.batch_size import find_batch_size
     >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
     >>> result = find_batch_size(model, goal="throughput", limit=64)
     >>> fastest = max(result.throughput.values())
