@@ -29,6 +29,9 @@ def _head_and_input_layers(model: keras.Model) -> list[keras.layers.Layer]:
 def freeze(model: keras.Model) -> keras.Model:
     """Freeze the whole backbone; the head (and nothing in preprocessing) stays trainable.
 
+    Args:
+        model: a `kft.build` model (or a model whose backbone `kft.get_backbone` finds).
+
     Example:
 
     >>> import kerasft as kft
@@ -133,6 +136,7 @@ def freeze_batchnorm(layer: keras.layers.Layer, train_affine: bool = False) -> N
     Example:
 
     >>> import keras
+    >>> from kerasft.freezing import freeze_batchnorm
     >>> bn = keras.layers.BatchNormalization()
     >>> bn.build((None, 4))
     >>> freeze_batchnorm(bn, train_affine=True)
@@ -146,7 +150,11 @@ def freeze_batchnorm(layer: keras.layers.Layer, train_affine: bool = False) -> N
 
 
 def trainable_blocks(model: keras.Model) -> list[str]:
-    """Names of the blocks that have at least one trainable weight."""
+    """Names of the blocks that have at least one trainable weight.
+
+    Args:
+        model: a `kft.build` model (or a model whose backbone `kft.get_backbone` finds).
+    """
     return [
         name
         for name, layers in _blocks(model).items()
@@ -177,7 +185,12 @@ def block_table(model: keras.Model) -> list[dict]:
 
 
 def summary(model: keras.Model, print_fn=print) -> list[dict]:
-    """Print a table of blocks with trainable / non-trainable parameter counts; return its rows."""
+    """Print a table of blocks with trainable / non-trainable parameter counts; return its rows.
+
+    Args:
+        model: a `kft.build` model (or a model whose backbone `kft.get_backbone` finds).
+        print_fn: called with each line of the table (e.g. a logger's `info`).
+    """
     rows = block_table(model)
     width = max(len("block"), *(len(r["block"]) for r in rows))
     print_fn(f"{'block':<{width}}  {'trainable':>12}  {'non-trainable':>14}")

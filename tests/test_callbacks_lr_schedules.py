@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import math
 
@@ -54,7 +55,7 @@ def _fit(callback, optimizer=None, epochs=2, batch_size=8, **kw):
 
 def test_one_cycle_schedule_matches_fastai_formula():
     total, max_lr = 100, 1e-2
-    schedule = schedules.OneCycle(max_lr, total)
+    schedule = schedules.OneCycleSchedule(max_lr, total)
     start, end = max_lr / 25, max_lr / 1e5
 
     def expected(step):  # fastai combined_cos(0.25, start, max, end)
@@ -72,7 +73,7 @@ def test_one_cycle_callback_sets_every_step_and_cycles_beta_1():
     callback = OneCycle(max_lr=0.01)
     model, history, seen = _fit(callback, keras.optimizers.Adam(0.01), epochs=4)
     total = 4 * 4
-    expected = [float(schedules.OneCycle(0.01, total)(s)) for s in range(total)]
+    expected = [float(schedules.OneCycleSchedule(0.01, total)(s)) for s in range(total)]
     np.testing.assert_allclose(seen, expected, rtol=1e-5)
     assert callback.learning_rates == pytest.approx(expected, rel=1e-5)
     # Momentum goes 0.95 -> 0.85 -> 0.95, lowest where the rate peaks.
@@ -187,10 +188,12 @@ def test_generic_callback_with_any_keras_schedule():
 
 def test_schedules_serialize_round_trip():
     for schedule in (
-        schedules.OneCycle(0.1, 50, pct_start=0.3),
-        schedules.StepDecay(0.1, 0.5, boundaries=[3, 7]),
-        schedules.Warmup(schedules.StepDecay(0.1, 0.5, step_size=3), warmup_steps=5),
-        schedules.Warmup(0.3, warmup_steps=5),
+        schedules.OneCycleSchedule(0.1, 50, pct_start=0.3),
+        schedules.StepDecaySchedule(0.1, 0.5, boundaries=[3, 7]),
+        schedules.WarmupSchedule(
+            schedules.StepDecaySchedule(0.1, 0.5, step_size=3), warmup_steps=5
+        ),
+        schedules.WarmupSchedule(0.3, warmup_steps=5),
     ):
         config = json.loads(json.dumps(keras.optimizers.schedules.serialize(schedule)))
         clone = keras.optimizers.schedules.deserialize(config)
@@ -198,16 +201,18 @@ def test_schedules_serialize_round_trip():
         assert [float(clone(s)) for s in range(12)] == pytest.approx(
             [float(schedule(s)) for s in range(12)]
         )
-    optimizer = keras.optimizers.Adam(schedules.OneCycle(0.1, 50))
+    optimizer = keras.optimizers.Adam(schedules.OneCycleSchedule(0.1, 50))
     clone = keras.optimizers.deserialize(
         json.loads(json.dumps(keras.optimizers.serialize(optimizer)))
     )
-    assert isinstance(clone._learning_rate, schedules.OneCycle)
+    assert isinstance(clone._learning_rate, schedules.OneCycleSchedule)
 
 
 def test_schedule_in_a_model_saves_and_loads(tmp_path):
     model = _model(
-        keras.optimizers.SGD(schedules.Warmup(schedules.OneCycle(0.1, 8), warmup_steps=2))
+        keras.optimizers.SGD(
+            schedules.WarmupSchedule(schedules.OneCycleSchedule(0.1, 8), warmup_steps=2)
+        )
     )
     model.fit(X, Y, batch_size=8, epochs=1, verbose=0)
     path = tmp_path / "m.keras"
@@ -218,17 +223,79 @@ def test_schedule_in_a_model_saves_and_loads(tmp_path):
     )
 
 
+def test_old_saved_schedule_names_still_load():
+    # Files saved before the schedules were renamed carry "kerasft>OneCycle" and friends.
+    config = keras.optimizers.schedules.serialize(schedules.StepDecaySchedule(0.1, step_size=2))
+    assert config["registered_name"] == "kerasft>StepDecay"
+    config["class_name"] = "StepDecay"
+    assert isinstance(keras.optimizers.schedules.deserialize(config), schedules.StepDecaySchedule)
+
+
+def test_schedules_and_callbacks_share_no_name():
+    import kerasft.callbacks as callbacks
+
+    assert not set(schedules.__all__) & set(callbacks.__all__)
+
+
+# Every schedule callback, with each argument away from its default where it has one to vary.
+CALLBACK_CONFIGS = [
+    (LRScheduleCallback, {"schedule": keras.optimizers.schedules.CosineDecay(0.2, 4)}),
+    (LRScheduleCallback, {"steps_per_epoch": 3, "verbose": 1}),
+    (OneCycle, {}),
+    (OneCycle, {"max_lr": 0.3, "total_steps": 40, "pct_start": 0.4, "cycle_momentum": False}),
+    (CosineRestarts, {"initial_lr": 0.2, "first_cycle_epochs": 2, "t_mul": 1.5, "alpha": 0.1}),
+    (Warmup, {"after": CosineRestarts(first_cycle_epochs=2)}),
+    (Warmup, {"after": OneCycle(max_lr=0.2), "warmup_steps": 3, "target_lr": 0.4}),
+    (Warmup, {"after": keras.optimizers.schedules.ExponentialDecay(0.1, 4, 0.5)}),
+    (Warmup, {"start_lr": 0.01, "target_lr": 0.3, "steps_per_epoch": 5}),
+    (StepDecay, {"every": 2}),
+    (StepDecay, {"initial_lr": 0.3, "factor": 0.5, "at": [1, 3]}),
+    (ExponentialDecay, {}),
+    (ExponentialDecay, {"initial_lr": 0.3, "decay_rate": 0.5, "staircase": True}),
+    (PolynomialDecay, {"initial_lr": 0.3, "end_lr": 0.01, "decay_epochs": 3, "cycle": True}),
+    (PhaseCosine, {}),
+    (PhaseCosine, {"phase": None, "floor": 0.1, "verbose": 1}),
+]
+
+
 @pytest.mark.parametrize(
-    "cls",
-    [OneCycle, CosineRestarts, Warmup, StepDecay, ExponentialDecay, PolynomialDecay, PhaseCosine],
+    ("cls", "kwargs"),
+    CALLBACK_CONFIGS,
+    ids=[f"{c.__name__}-{i}" for i, (c, _) in enumerate(CALLBACK_CONFIGS)],
 )
-def test_callback_configs_round_trip_through_json(cls):
-    kwargs = {StepDecay: {"every": 2}, Warmup: {"after": CosineRestarts(first_cycle_epochs=2)}}.get(
-        cls, {}
-    )
+def test_callback_configs_round_trip_through_json(cls, kwargs):
     callback = cls(**kwargs)
     config = json.loads(json.dumps(callback.get_config()))
-    assert cls.from_config(config).get_config() == config
+    assert set(config) == set(inspect.signature(cls).parameters)
+    for name, value in kwargs.items():
+        if isinstance(value, (int, float, list)):
+            assert config[name] == value, name
+    clone = cls.from_config(config)
+    assert type(clone) is cls
+    assert clone.get_config() == config
+    assert clone.initial_lr() == callback.initial_lr()
+
+
+def test_every_schedule_callback_has_a_config_test():
+    import kerasft.callbacks as callbacks
+
+    exported = {
+        getattr(callbacks, name)
+        for name in callbacks.__all__
+        if isinstance(getattr(callbacks, name), type)
+        and issubclass(getattr(callbacks, name), LRScheduleCallback)
+    }
+    assert exported <= {cls for cls, _ in CALLBACK_CONFIGS}
+    assert len(exported) == 7
+
+
+def test_a_round_tripped_callback_schedules_the_same_rates():
+    warmup = Warmup(StepDecay(initial_lr=0.2, factor=0.5, every=1), warmup_steps=2, start_lr=0.05)
+    clone = Warmup.from_config(json.loads(json.dumps(warmup.get_config())))
+    _, _, seen = _fit(warmup, epochs=3)
+    _, _, seen_again = _fit(clone, epochs=3)
+    assert seen_again == pytest.approx(seen)
+    assert seen[:3] == pytest.approx([0.05, 0.125, 0.2])
 
 
 def test_bad_arguments_fail_early_and_clearly():
@@ -239,7 +306,7 @@ def test_bad_arguments_fail_early_and_clearly():
     with pytest.raises(KerasftError, match="positive"):
         ExponentialDecay(decay_rate=-1)
     with pytest.raises(KerasftError, match="LearningRateSchedule"):
-        _fit(OneCycle(), keras.optimizers.SGD(schedules.OneCycle(0.1, 10)))
+        _fit(OneCycle(), keras.optimizers.SGD(schedules.OneCycleSchedule(0.1, 10)))
 
 
 def test_unknown_length_dataset_needs_steps_per_epoch():

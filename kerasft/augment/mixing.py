@@ -26,6 +26,11 @@ def mix_layer(method: str = "mixup", alpha: float | None = None, seed: int | Non
 
     For CutMix, `alpha` in (0, 1] bounds the Beta(a, a) parameter Keras draws per batch (1.0,
     the default, gives the paper's uniform patch areas).
+
+    Args:
+        method: "mixup" or "cutmix".
+        alpha: the mix strength; by default 0.2 for MixUp, 1.0 for CutMix.
+        seed: seeds the layer's random draws.
     """
     import keras
 

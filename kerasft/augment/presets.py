@@ -110,6 +110,12 @@ def resolve(
     """Layers from a preset name, a list of layers, a `keras.Sequential`, or None (no layers).
 
     This is what `kft.build(augmentation=...)` and the loaders' `augment=` accept.
+
+    Args:
+        augmentation: a preset name ("light", "medium", ...), a list of layers, a
+            `keras.Sequential`, or None.
+        value_range: the pixel range of the images the layers will see.
+        seed: seeds the layers of a preset.
     """
     import keras
 
@@ -138,6 +144,12 @@ def apply(ds, augmentation, seed: int | None = None, deterministic: bool = False
 
     Works on batched or unbatched datasets; images come out float32 in the same value range.
     `deterministic=True` runs the map in one thread so the same seed gives the same images.
+
+    Args:
+        ds: a `tf.data.Dataset` of `(images, labels)`, batched or not.
+        augmentation: a preset name, a list of Keras layers or a `keras.Sequential` (see `resolve`).
+        seed: seeds the augmentation layers.
+        deterministic: map in one thread, so the same seed gives the same images.
 
     Example:
 

@@ -49,6 +49,15 @@ def preview_grid(
 
     Row r shows image `r % len(images)`: first as it is (when `show_original`), then
     augmented `cols - 1` times with `layers` (a preset name or Keras layers) in training mode.
+
+    Args:
+        images: the images to augment, `(N, H, W)` (grayscale) or `(N, H, W, C)`.
+        layers: a preset name or Keras layers (see `kft.augment.resolve`).
+        rows, cols: the grid's shape; a row is one image, its columns its augmented copies.
+        seed: seeds the augmentation, so a preview can be drawn again.
+        padding: pixels between the tiles.
+        value_range: the pixel range of `images`.
+        show_original: put the image as it is in the first column.
     """
     from kerasft.augment.presets import resolve
     from kerasft.evaluation.plots import image_grid
@@ -87,6 +96,12 @@ def save_preview(
 
     `scale` enlarges small images (e.g. 28x28) by an integer factor so the grid is legible;
     by default images smaller than 96 pixels are scaled up to about 96.
+
+    Args:
+        path: the PNG file to write.
+        images, layers, rows, cols, seed: as for `preview_grid`.
+        scale: integer enlargement of each tile; by default small images reach about 96 pixels.
+        **kwargs: the other arguments of `preview_grid`.
     """
     from PIL import Image
 

@@ -131,7 +131,11 @@ def names() -> list[str]:
 
 
 def get(name: str) -> BackboneSpec:
-    """The `BackboneSpec` called `name` (kerasft or Keras spelling, any case)."""
+    """The `BackboneSpec` called `name` (kerasft or Keras spelling, any case).
+
+    Args:
+        name: a backbone name, e.g. "mobilenet_v2" or "MobileNetV2".
+    """
     if isinstance(name, BackboneSpec):
         return name
     key = str(name).strip().lower()

@@ -19,6 +19,11 @@ class BlockPattern:
     (a `str.format` template). With `boundary=True` a matching layer *closes* its block
     (the layers before it, back to the previous match, belong to it), which fits families
     whose inner layers carry generic names (Inception's `conv2d_17` closed by `mixed3`).
+
+    Attributes:
+        regex: the pattern matched against each layer name.
+        label: the block's name, a `str.format` template filled with the first non-empty group.
+        boundary: a matching layer closes its block instead of opening one.
     """
 
     regex: str

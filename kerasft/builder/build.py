@@ -95,6 +95,7 @@ def build(
         preprocessing: for a user backbone, one of "tf", "caffe", "torch", "none"
             (registered backbones know their own).
         pooling, dropout, hidden_units, l1, l2: the head.
+        name: the model's name; by default Keras's.
 
     Example:
 
@@ -143,7 +144,11 @@ def build(
 
 
 def get_backbone(model: keras.Model) -> keras.Model:
-    """The backbone inside a `kft.build` model (its nested `keras.Model`), or `model` itself."""
+    """The backbone inside a `kft.build` model (its nested `keras.Model`), or `model` itself.
+
+    Args:
+        model: a model from `kft.build`, or any `keras.Model`.
+    """
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     if not nested:
         return model

@@ -13,7 +13,7 @@ class CosineRestarts(LRScheduleCallback):
     first cycle of `first_cycle_epochs`, then restarts; each cycle is `t_mul` times longer and
     starts `m_mul` times lower. Annealed per batch, logged as "learning_rate".
 
-    The schedule is Keras's `CosineDecayRestarts` (also `kerasft.schedules.CosineRestarts`);
+    The schedule is Keras's `keras.optimizers.schedules.CosineDecayRestarts`;
     this callback counts in epochs and drives a float learning rate.
 
     Args:
@@ -49,8 +49,6 @@ class CosineRestarts(LRScheduleCallback):
         verbose: int = 0,
     ):
         super().__init__(steps_per_epoch=steps_per_epoch, verbose=verbose)
-        if initial_lr is not None and not initial_lr > 0:
-            raise KerasftError(f"initial_lr={initial_lr!r} must be positive.")
         if not first_cycle_epochs > 0 or not t_mul > 0 or not m_mul > 0:
             raise KerasftError(
                 "first_cycle_epochs, t_mul and m_mul must be positive (got "
@@ -58,14 +56,11 @@ class CosineRestarts(LRScheduleCallback):
             )
         if not 0.0 <= alpha <= 1.0:
             raise KerasftError(f"alpha={alpha!r} must be between 0 and 1.")
-        self.initial_lr_value = initial_lr
+        self.set_initial_lr(initial_lr)
         self.first_cycle_epochs = first_cycle_epochs
         self.t_mul = t_mul
         self.m_mul = m_mul
         self.alpha = alpha
-
-    def initial_lr(self):
-        return self.initial_lr_value
 
     def make_schedule(self, plan: FitPlan):
         return keras.optimizers.schedules.CosineDecayRestarts(
@@ -75,18 +70,3 @@ class CosineRestarts(LRScheduleCallback):
             m_mul=self.m_mul,
             alpha=self.alpha,
         )
-
-    def get_config(self):
-        return {
-            "initial_lr": self.initial_lr_value,
-            "first_cycle_epochs": self.first_cycle_epochs,
-            "t_mul": self.t_mul,
-            "m_mul": self.m_mul,
-            "alpha": self.alpha,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -49,15 +49,10 @@ class ExponentialDecay(LRScheduleCallback):
             raise KerasftError(f"decay_rate={decay_rate!r} must be positive.")
         if not decay_epochs > 0:
             raise KerasftError(f"decay_epochs={decay_epochs!r} must be positive.")
-        if initial_lr is not None and not initial_lr > 0:
-            raise KerasftError(f"initial_lr={initial_lr!r} must be positive.")
-        self.initial_lr_value = initial_lr
+        self.set_initial_lr(initial_lr)
         self.decay_rate = decay_rate
         self.decay_epochs = decay_epochs
         self.staircase = staircase
-
-    def initial_lr(self):
-        return self.initial_lr_value
 
     def make_schedule(self, plan: FitPlan):
         return keras.optimizers.schedules.ExponentialDecay(
@@ -66,17 +61,3 @@ class ExponentialDecay(LRScheduleCallback):
             decay_rate=self.decay_rate,
             staircase=self.staircase,
         )
-
-    def get_config(self):
-        return {
-            "initial_lr": self.initial_lr_value,
-            "decay_rate": self.decay_rate,
-            "decay_epochs": self.decay_epochs,
-            "staircase": self.staircase,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +54,12 @@ class LRScheduleCallback(keras.callbacks.Callback):
 
     The optimizer must have a float learning rate (not a `LearningRateSchedule`).
 
+    This is also the base of kerasft's schedule callbacks. A subclass overrides `make_schedule`,
+    hands the constructor argument that sets its initial rate to `set_initial_lr` (and names it
+    in `initial_lr_argument` unless it is `initial_lr`); the base checks it, serves it to `make_schedule`
+    (`plan.base_lr`) and writes every constructor argument into `get_config`, each read from
+    the attribute of the same name.
+
     Args:
         schedule: a `keras.optimizers.schedules.LearningRateSchedule` or any callable
             `step -> learning rate`, counted in optimizer steps.
@@ -75,6 +82,9 @@ class LRScheduleCallback(keras.callbacks.Callback):
     """
 
     restart_each_fit = False
+    # The constructor argument that sets the rate the schedule starts from; `get_config` reads
+    # it back from `set_initial_lr`. A callback without one never calls `set_initial_lr`.
+    initial_lr_argument = "initial_lr"
 
     def __init__(
         self,
@@ -94,6 +104,7 @@ class LRScheduleCallback(keras.callbacks.Callback):
         self.steps_per_epoch = int(steps_per_epoch) if steps_per_epoch is not None else None
         self.verbose = verbose
         self.learning_rates: list[float] = []
+        self._initial_lr: float | None = None
         self._optimizer_seen = None
         self._base_lr: float | None = None
         self._active = None
@@ -103,16 +114,29 @@ class LRScheduleCallback(keras.callbacks.Callback):
         self._lr: float | None = None
         self._step = 0
 
-    # Subclasses override these two.
     def make_schedule(self, plan: FitPlan) -> LearningRateSchedule | Callable:
-        """The step-based schedule for this fit call."""
+        """The step-based schedule for this fit call (subclasses override it).
+
+        Args:
+            plan: what the callback knows about the `fit` call (steps, epochs, base rate).
+        """
         if self.schedule is None:
             raise KerasftError("LRScheduleCallback needs a schedule.")
         return self.schedule
 
+    def set_initial_lr(self, value: float | None) -> None:
+        """Keep the rate the schedule starts from (None: the optimizer's rate).
+
+        Args:
+            value: the rate given to the constructor argument named `initial_lr_argument`.
+        """
+        if value is not None and not value > 0:
+            raise KerasftError(f"{self.initial_lr_argument}={value!r} must be positive.")
+        self._initial_lr = value
+
     def initial_lr(self) -> float | None:
         """The rate the schedule starts from, when the callback is given one."""
-        return None
+        return self._initial_lr
 
     # --- plumbing -------------------------------------------------------------------------
     def _settable_optimizer(self):
@@ -207,17 +231,24 @@ class LRScheduleCallback(keras.callbacks.Callback):
             logs["learning_rate"] = self._lr
 
     def get_config(self) -> dict:
-        schedule = self.schedule
-        if isinstance(schedule, LearningRateSchedule):
-            schedule = keras.optimizers.schedules.serialize(schedule)
-        return {
-            "schedule": schedule,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
+        """Every constructor argument, read from the attribute of the same name."""
+        config = {}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name == "self":
+                continue
+            value = self._initial_lr if name == self.initial_lr_argument else getattr(self, name)
+            if isinstance(value, LearningRateSchedule):
+                value = keras.optimizers.schedules.serialize(value)
+            config[name] = value
+        return config
 
     @classmethod
     def from_config(cls, config: dict):
+        """The callback `get_config` describes.
+
+        Args:
+            config: a dict from `get_config` (JSON round-trips are fine).
+        """
         config = dict(config)
         if isinstance(config.get("schedule"), dict):
             config["schedule"] = keras.optimizers.schedules.deserialize(config["schedule"])

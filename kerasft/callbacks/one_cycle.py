@@ -8,8 +8,7 @@ from kerasft.callbacks.lr_schedule_callback import FitPlan, LRScheduleCallback
 from kerasft.errors import KerasftError
 from kerasft.optimizers._inner import inner_optimizer
 from kerasft.optimizers.hyperparameters import schedule_hyperparameter, unschedule_hyperparameter
-from kerasft.schedules.one_cycle import OneCycle as OneCycleSchedule
-from kerasft.schedules.one_cycle import one_cycle_value
+from kerasft.schedules.one_cycle import OneCycleSchedule, one_cycle_value
 
 
 class OneCycle(LRScheduleCallback):
@@ -20,7 +19,7 @@ class OneCycle(LRScheduleCallback):
     SGD/RMSprop's `momentum` when it is not 0. The original momentum is put back after `fit`.
 
     The rate is logged as "learning_rate", the momentum as "momentum" (batch and epoch logs).
-    The same schedule without the callback: `kerasft.schedules.OneCycle`.
+    The same schedule without the callback: `kerasft.schedules.OneCycleSchedule`.
 
     Args:
         max_lr: the peak rate; by default the optimizer's learning rate.
@@ -48,6 +47,7 @@ class OneCycle(LRScheduleCallback):
     """
 
     restart_each_fit = True
+    initial_lr_argument = "max_lr"
 
     def __init__(
         self,
@@ -63,8 +63,6 @@ class OneCycle(LRScheduleCallback):
         verbose: int = 0,
     ):
         super().__init__(steps_per_epoch=steps_per_epoch, verbose=verbose)
-        if max_lr is not None and not max_lr > 0:
-            raise KerasftError(f"max_lr={max_lr!r} must be positive.")
         if total_steps is not None and int(total_steps) < 1:
             raise KerasftError(f"total_steps={total_steps!r} must be a positive integer.")
         if not 0.0 <= min_momentum <= max_momentum < 1.0:
@@ -73,7 +71,7 @@ class OneCycle(LRScheduleCallback):
             )
         # Checks pct_start and the div factors early, before any training.
         OneCycleSchedule(1.0, 1, pct_start, div_factor, final_div_factor)
-        self.max_lr = max_lr
+        self.set_initial_lr(max_lr)
         self.total_steps = int(total_steps) if total_steps is not None else None
         self.pct_start = pct_start
         self.div_factor = div_factor
@@ -84,9 +82,6 @@ class OneCycle(LRScheduleCallback):
         self.momentums: list[float] = []
         self._momentum = None
         self._momentum_attr = None
-
-    def initial_lr(self):
-        return self.max_lr
 
     def make_schedule(self, plan: FitPlan):
         total = self.total_steps or plan.total_steps
@@ -150,21 +145,3 @@ class OneCycle(LRScheduleCallback):
             unschedule_hyperparameter(self.model.optimizer, self._momentum_attr)
             self._momentum = None
             self.model.make_train_function(force=True)
-
-    def get_config(self):
-        return {
-            "max_lr": self.max_lr,
-            "total_steps": self.total_steps,
-            "pct_start": self.pct_start,
-            "div_factor": self.div_factor,
-            "final_div_factor": self.final_div_factor,
-            "cycle_momentum": self.cycle_momentum,
-            "max_momentum": self.max_momentum,
-            "min_momentum": self.min_momentum,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

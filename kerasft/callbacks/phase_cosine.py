@@ -109,15 +109,3 @@ class PhaseCosine(LRScheduleCallback):
     def on_train_end(self, logs=None):
         if self._in_phase and self._compiled_lr is not None:
             self.model.optimizer.learning_rate = self._compiled_lr  # a later fit starts afresh
-
-    def get_config(self) -> dict:
-        return {
-            "phase": self.phase,
-            "floor": self.floor,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)

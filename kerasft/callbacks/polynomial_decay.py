@@ -51,16 +51,11 @@ class PolynomialDecay(LRScheduleCallback):
             raise KerasftError(f"decay_epochs={decay_epochs!r} must be positive.")
         if end_lr < 0 or not power > 0:
             raise KerasftError(f"Need end_lr >= 0 and power > 0 (got {end_lr!r}, {power!r}).")
-        if initial_lr is not None and not initial_lr > 0:
-            raise KerasftError(f"initial_lr={initial_lr!r} must be positive.")
-        self.initial_lr_value = initial_lr
+        self.set_initial_lr(initial_lr)
         self.end_lr = end_lr
         self.decay_epochs = decay_epochs
         self.power = power
         self.cycle = cycle
-
-    def initial_lr(self):
-        return self.initial_lr_value
 
     def make_schedule(self, plan: FitPlan):
         if self.decay_epochs is not None:
@@ -79,18 +74,3 @@ class PolynomialDecay(LRScheduleCallback):
             power=self.power,
             cycle=self.cycle,
         )
-
-    def get_config(self):
-        return {
-            "initial_lr": self.initial_lr_value,
-            "end_lr": self.end_lr,
-            "decay_epochs": self.decay_epochs,
-            "power": self.power,
-            "cycle": self.cycle,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

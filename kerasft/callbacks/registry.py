@@ -106,6 +106,9 @@ def names() -> list[str]:
 def get_class(name: str) -> type:
     """The callback class registered under `name`, imported on first use.
 
+    Args:
+        name: a callback name (`names()`), its class name or a dashed spelling.
+
     Raises:
         KerasftError: `name` is unknown (the message lists close matches and all names), or its
             module fails to import.
@@ -250,6 +253,10 @@ def get(identifier: Any, **kwargs: Any):
 
 def from_config(config: Iterable[Any] | Mapping[str, Any] | None) -> list:
     """Callbacks from the `callbacks:` entry of a config: a list of names/dicts, or `{name: kwargs}`.
+
+    Args:
+        config: a list of names or `{"name": ..., **kwargs}` dicts, a `{name: kwargs}` mapping,
+            or None (no callbacks).
 
     Example:
 

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 from kerasft.callbacks.lr_schedule_callback import FitPlan, LRScheduleCallback
 from kerasft.errors import KerasftError
-from kerasft.schedules.step_decay import StepDecay as StepDecaySchedule
+from kerasft.schedules.step_decay import StepDecaySchedule
 
 
 class StepDecay(LRScheduleCallback):
     """`initial_lr * factor ** n`, n = the decays passed: one every `every` epochs, or one at
     each epoch of `at` (the rate changes at the first batch of that epoch). Set per batch,
     logged as "learning_rate". Epochs are Keras's 0-based epoch indices, so `initial_epoch`
-    continues the schedule. The same schedule in steps: `kerasft.schedules.StepDecay`.
+    continues the schedule. The same schedule in steps: `kerasft.schedules.StepDecaySchedule`.
 
     Args:
         initial_lr: the starting rate; by default the optimizer's rate.
@@ -58,15 +58,10 @@ class StepDecay(LRScheduleCallback):
                 raise KerasftError(f"at={at!r} must be a non-empty ascending list of epochs >= 0.")
         if not factor > 0:
             raise KerasftError(f"factor={factor!r} must be positive.")
-        if initial_lr is not None and not initial_lr > 0:
-            raise KerasftError(f"initial_lr={initial_lr!r} must be positive.")
-        self.initial_lr_value = initial_lr
+        self.set_initial_lr(initial_lr)
         self.factor = factor
         self.every = every
         self.at = at
-
-    def initial_lr(self):
-        return self.initial_lr_value
 
     def make_schedule(self, plan: FitPlan):
         if self.every is not None:
@@ -76,17 +71,3 @@ class StepDecay(LRScheduleCallback):
         plan.steps(1, "at")  # checks steps per epoch are known
         boundaries = [round(e * plan.steps_per_epoch) for e in self.at]
         return StepDecaySchedule(plan.base_lr, self.factor, boundaries=boundaries)
-
-    def get_config(self):
-        return {
-            "initial_lr": self.initial_lr_value,
-            "factor": self.factor,
-            "every": self.every,
-            "at": self.at,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

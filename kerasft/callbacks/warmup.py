@@ -9,7 +9,7 @@ import keras
 
 from kerasft.callbacks.lr_schedule_callback import FitPlan, LRScheduleCallback
 from kerasft.errors import KerasftError
-from kerasft.schedules.warmup import Warmup as WarmupSchedule
+from kerasft.schedules.warmup import WarmupSchedule
 
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
@@ -27,7 +27,7 @@ class Warmup(LRScheduleCallback):
       - any `keras.optimizers.schedules.LearningRateSchedule`, counted in steps.
     The target is the value of `after` at its step 0.
 
-    The same schedule without the callback: `kerasft.schedules.Warmup`.
+    The same schedule without the callback: `kerasft.schedules.WarmupSchedule`.
 
     Args:
         after: what follows the warm-up (see above).
@@ -52,6 +52,7 @@ class Warmup(LRScheduleCallback):
     """
 
     restart_each_fit = True
+    initial_lr_argument = "target_lr"
 
     def __init__(
         self,
@@ -77,18 +78,13 @@ class Warmup(LRScheduleCallback):
             raise KerasftError(f"warmup_epochs={warmup_epochs!r} must be positive.")
         if warmup_steps is not None and int(warmup_steps) < 1:
             raise KerasftError(f"warmup_steps={warmup_steps!r} must be a positive integer.")
-        if start_lr < 0 or (target_lr is not None and not target_lr > 0):
-            raise KerasftError(
-                f"Need start_lr >= 0 and target_lr > 0 (got {start_lr!r}, {target_lr!r})."
-            )
+        if start_lr < 0:
+            raise KerasftError(f"start_lr={start_lr!r} must be >= 0.")
         self.after = after
         self.warmup_epochs = warmup_epochs
         self.warmup_steps = int(warmup_steps) if warmup_steps is not None else None
         self.start_lr = start_lr
-        self.target_lr = target_lr
-
-    def initial_lr(self):
-        return self.target_lr
+        self.set_initial_lr(target_lr)
 
     def make_schedule(self, plan: FitPlan):
         warm = self.warmup_steps or plan.steps(self.warmup_epochs, "warmup_epochs")
@@ -107,27 +103,16 @@ class Warmup(LRScheduleCallback):
         return WarmupSchedule(after, warm, self.start_lr)
 
     def get_config(self):
+        config = super().get_config()
         after = self.after
         if isinstance(after, LearningRateSchedule):
-            after = {"schedule": keras.optimizers.schedules.serialize(after)}
+            config["after"] = {"schedule": keras.optimizers.schedules.serialize(after)}
         elif isinstance(after, LRScheduleCallback):
-            after = {
+            config["after"] = {
                 "callback": f"{type(after).__module__}:{type(after).__name__}",
                 "config": after.get_config(),
             }
-        return {
-            "after": after,
-            "warmup_epochs": self.warmup_epochs,
-            "warmup_steps": self.warmup_steps,
-            "start_lr": self.start_lr,
-            "target_lr": self.target_lr,
-            "steps_per_epoch": self.steps_per_epoch,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        return config
 
 
 def _deserialize_after(config: dict):

@@ -97,10 +97,11 @@ def from_arrays(
             (multilabel).
         image_size: (height, width) to resize to (e.g. 28x28 up to a backbone's 96x96).
         channels: 3 makes grayscale RGB (pretrained backbones need 3), None keeps them.
-        class_names / num_classes: the classes; default: from the labels.
+        class_names, num_classes: the classes; default: from the labels.
         multilabel: force (True) or forbid (False) multi-hot labels; None: detect.
         validation_data, test_data: `(x, y)` held-out sets, instead of carving fractions.
-        Other arguments: as for `from_folder`.
+        batch_size, validation_split, test_split, seed, **options: as for `from_folder`.
+        source: how `info.source` names where the data came from.
 
     Raises:
         KerasftError: for images of bad rank or dtype, labels of the wrong length, NaN,
@@ -185,6 +186,14 @@ def from_dataframe(
     ..., pixel784`), reshaped to `image_shape` (inferred for square grayscale or RGB images),
     or, with `image_col`, a column holding one image array per row. For a DataFrame of file
     paths use `from_csv(frame, path_col=..., label_col=...)`.
+
+    Args:
+        frame: a pandas DataFrame.
+        label_col: the label column.
+        image_col: the column holding one image array per row; None: every other column is a pixel.
+        image_shape: the shape of one image for pixel columns, e.g. (28, 28); inferred for square
+            grayscale or RGB images.
+        **kwargs: as for `from_arrays` (`image_size`, `channels`, `validation_split`, ...).
 
     Example:
 

@@ -155,6 +155,9 @@ def ensure_local(name: str) -> bool:
     (or from the kerasft cache dir into the imported Keras's, when they differ); CIFAR archives
     already copied into the datasets dir under their original download name are linked to the
     name Keras expects. Idempotent: files already in place are left alone.
+
+    Args:
+        name: 'fashion_mnist', 'mnist', 'cifar10' or 'cifar100'.
     """
     spec = DATASETS[_name(name)]
     targets = _keras_datasets_dirs()
@@ -200,6 +203,10 @@ def load_arrays(name: str, download: bool = False):
 
     Uses local files only (see `ensure_local`) unless `download=True`, in which case Keras may
     download what is missing. Labels are flattened to (N,).
+
+    Args:
+        name: 'fashion_mnist', 'mnist', 'cifar10' or 'cifar100'.
+        download: let Keras download missing files (needs a network).
 
     Raises:
         KerasftError: when the files are not on this machine, saying how to get them.
@@ -250,7 +257,7 @@ def from_keras(
         channels: 3 turns the grayscale MNISTs into RGB; None keeps them as stored.
         limit: use only the first `limit` training and test examples (quick experiments).
         download: let Keras download missing files (needs a network).
-        Other arguments: as for `from_arrays`.
+        batch_size, validation_split, seed, **options: as for `from_arrays`.
 
     Example:
 

@@ -144,6 +144,10 @@ def make_pipeline(
         augment: Keras layers applied to each batch in training mode (on the CPU, here).
         mix: 'mixup' or 'cutmix' to mix each batch, with soft one-hot labels.
         mix_alpha: strength of the mix (see `kft.augment.mix`).
+        seed: seeds the shuffles and the mix (augmentation layers carry their own seeds).
+        shuffle_buffer: the most elements a shuffle buffer holds.
+        interpolation: the `tf.image.resize` method, e.g. 'bilinear' or 'nearest'.
+        drop_remainder: drop the last, smaller batch.
         cheap_elements: elements are small (paths, indices), so the pre-decode shuffle can hold
             all of them; False (e.g. encoded TFDS records) bounds it by `shuffle_buffer`.
     """

@@ -124,6 +124,13 @@ def split(
 
     Returns `((x_train, y_train), (x_val, y_val))`, plus `(x_test, y_test)` when `test_split`
     is given.
+
+    Args:
+        x, y: the arrays to split, the same length; `y` holds the labels to stratify by.
+        validation_split: the fraction of the examples held out for validation.
+        test_split: the fraction held out for testing, or None for no test split.
+        seed: seeds the shuffle before the split.
+        stratify: keep the class proportions of `y` in every split.
     """
     x = np.asarray(x)
     y = np.asarray(y)

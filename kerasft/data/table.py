@@ -77,8 +77,9 @@ def from_csv(
         label_sep: for multilabel data in one column, the separator between labels,
             e.g. '|' for 'cat|dog'; labels become multi-hot float32 rows.
         class_names: the classes, in label-index order (default: sorted names found).
-        Other arguments: as for `from_folder`. Missing and unreadable files are skipped with
-        one warning (`info.skipped`).
+        image_size, batch_size, validation_split, test_split, seed, num_threads, **options: as
+            for `from_folder`. Missing and unreadable files are skipped with one warning
+            (`info.skipped`).
 
     Example:
 

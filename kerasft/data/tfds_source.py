@@ -133,7 +133,7 @@ def from_tfds(
         image_key, label_key: feature names (default: the dataset's supervised keys, else
             'image' and 'label').
         channels: 3 turns grayscale into RGB; None keeps the stored channels.
-        Other arguments: as for `from_folder`.
+        batch_size, seed, **options: as for `from_folder`.
 
     Raises:
         KerasftError: at once (no network access) when the dataset is not prepared locally.

@@ -81,6 +81,8 @@ def stack(
         epochs: upper bound on meta-learner epochs (training stops once the loss settles).
         learning_rate: Adam learning rate of the meta-learner.
         seed: seed of the meta-learner's initialization and batch order.
+        batch_size: meta-learner batch size.
+        name: the name of the returned model.
 
     Returns:
         A functional `keras.Model`: shared input -> members -> Concatenate -> Dense meta-learner.

@@ -100,6 +100,7 @@ def evaluate(
         num_top_losses: how many of the worst-predicted samples to keep and draw.
         gradcam: draw Grad-CAM heatmaps over the top losses (`top_losses_gradcam.png`).
         threshold: decision threshold of sigmoid outputs.
+        batch_size: batch size of the predictions, for array data.
 
     Example:
 

@@ -114,6 +114,13 @@ def predict(
     With `tta=True` each image's prediction is the mean over the image, its horizontal mirror and
     two shifted copies (see `TestTimeAugmentation`); pass an instance to choose the views.
 
+    Args:
+        model: a Keras model (or the path of a `.keras` file or run directory).
+        x: images, an array or a `tf.data.Dataset` (of images or `(images, labels)`).
+        tta: average over test-time views: True for the default views, or a
+            `TestTimeAugmentation`.
+        batch_size: batch size for array inputs.
+
     Example:
 
     >>> import numpy as np, keras, kerasft as kft

@@ -31,6 +31,7 @@ class Report:
 
     >>> import numpy as np
     >>> from kerasft.evaluation import metrics
+    >>> from kerasft.evaluation.report import Report
     >>> m = metrics.classification_metrics(np.array([0, 1]), np.array([[0.9, 0.1], [0.4, 0.6]]),
     ...                                    task="multiclass")
     >>> report = Report(m)

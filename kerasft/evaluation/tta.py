@@ -16,10 +16,15 @@ class TestTimeAugmentation:
     entry of `shifts`: `(dy, dx)` as fractions of the height and width, the uncovered border filled
     by repeating the edge pixels (so the image keeps its size and no black border appears).
 
+    Args:
+        flip: add the horizontal mirror of each image.
+        shifts: `(dy, dx)` fractions of the height and width, one shifted view per entry.
+
     Example:
 
     >>> import numpy as np
     >>> import keras
+    >>> from kerasft.evaluation.tta import TestTimeAugmentation
     >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
     ...                           keras.layers.Dense(2, activation="softmax")])
     >>> tta = TestTimeAugmentation(flip=True, shifts=())

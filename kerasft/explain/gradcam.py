@@ -265,12 +265,25 @@ def explain(
 
     `class_index` picks the class to explain (an int for all images or one per image); by default
     each image's predicted class. See `GradCAM` for how the feature map is found.
+
+    Args:
+        model: a Keras image classifier (a `kft.build` model or any model with a conv feature map).
+        images: a batch of images `(N, H, W, C)` as the model takes them.
+        class_index: the class to explain: one int for all images, one per image, or None for
+            each image's predicted class.
+        layer: the name of the feature-map layer; by default the last one (see `GradCAM`).
     """
     return GradCAM(model, layer=layer)(images, class_index=class_index)
 
 
 def overlay(images: np.ndarray, heatmaps: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """Blend heatmaps `(N, H, W)` over images as uint8 RGB `(N, H, W, 3)` with the jet colormap."""
+    """Blend heatmaps `(N, H, W)` over images as uint8 RGB `(N, H, W, 3)` with the jet colormap.
+
+    Args:
+        images: `(N, H, W, C)` images, in any value range (each is scaled to 0..1 for display).
+        heatmaps: `(N, H, W)` heatmaps in [0, 1], as `explain` returns them.
+        alpha: the heatmap's weight in the blend.
+    """
     from kerasft.evaluation.plots import blend_heatmap
 
     images, heatmaps = np.asarray(images), np.asarray(heatmaps)

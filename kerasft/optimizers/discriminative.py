@@ -144,7 +144,11 @@ def _multiplier(target, state, variable) -> float:
 
 
 def lr_multipliers(optimizer: keras.optimizers.Optimizer) -> dict[str, float]:
-    """`{variable path: multiplier}` installed by `discriminative_lr` (empty if none)."""
+    """`{variable path: multiplier}` installed by `discriminative_lr` (empty if none).
+
+    Args:
+        optimizer: the optimizer `discriminative_lr` was applied to.
+    """
     target = inner_optimizer(optimizer)
     state = target.__dict__.get(_STATE)
     if state is None:

@@ -64,6 +64,11 @@ def add_gradient_hook(
 
     A `LossScaleOptimizer` gets the hook on its inner optimizer, which sees unscaled, finite
     gradients. Lower `order` runs first.
+
+    Args:
+        optimizer: the optimizer whose updates the hook sees.
+        hook: a function `(grads, variables) -> grads`.
+        order: the hook's place among the optimizer's hooks, lowest first.
     """
     optimizer = inner_optimizer(optimizer)
     hooks = optimizer.__dict__.get(_HOOKS)
@@ -79,7 +84,12 @@ def add_gradient_hook(
 
 
 def remove_gradient_hook(optimizer: keras.optimizers.Optimizer, hook_id: int) -> None:
-    """Remove a hook; the optimizer's own `apply` comes back when none is left."""
+    """Remove a hook; the optimizer's own `apply` comes back when none is left.
+
+    Args:
+        optimizer: the optimizer the hook was added to.
+        hook_id: the id `add_gradient_hook` returned.
+    """
     optimizer = inner_optimizer(optimizer)
     hooks = optimizer.__dict__.get(_HOOKS)
     if not hooks:
@@ -96,7 +106,11 @@ def remove_gradient_hook(optimizer: keras.optimizers.Optimizer, hook_id: int) ->
 
 
 def global_norm(grads: Sequence) -> keras.KerasTensor:
-    """The L2 norm of all gradients together (None gradients skipped), in float32."""
+    """The L2 norm of all gradients together (None gradients skipped), in float32.
+
+    Args:
+        grads: the gradients (tensors or None).
+    """
     squares = [
         keras.ops.sum(keras.ops.square(keras.ops.cast(g, "float32")))
         for g in grads

@@ -29,7 +29,12 @@ _Variable = type(keras.Variable(0.0))
 
 
 class ScheduledHyperparameter(_Variable):
-    """A scalar variable whose comparisons with numbers use its starting value."""
+    """A scalar variable whose comparisons with numbers use its starting value.
+
+    Args:
+        value: the starting value.
+        name: the variable's name.
+    """
 
     def __init__(self, value: float, name: str = "scheduled_hyperparameter"):
         super().__init__(float(value), trainable=False, dtype="float32", name=name)
@@ -61,7 +66,12 @@ class ScheduledHyperparameter(_Variable):
 def schedule_hyperparameter(
     optimizer: keras.optimizers.Optimizer, name: str
 ) -> ScheduledHyperparameter:
-    """Replace `optimizer.<name>` (a float) with a `ScheduledHyperparameter`; returns it."""
+    """Replace `optimizer.<name>` (a float) with a `ScheduledHyperparameter`; returns it.
+
+    Args:
+        optimizer: the optimizer (a `LossScaleOptimizer`'s inner one is used).
+        name: the hyperparameter attribute, e.g. "beta_1" or "momentum".
+    """
     optimizer = inner_optimizer(optimizer)
     current = getattr(optimizer, name)
     if isinstance(current, ScheduledHyperparameter):
@@ -78,7 +88,12 @@ def schedule_hyperparameter(
 
 
 def unschedule_hyperparameter(optimizer: keras.optimizers.Optimizer, name: str) -> None:
-    """Put the original float back (so `get_config` and saving see a number again)."""
+    """Put the original float back (so `get_config` and saving see a number again).
+
+    Args:
+        optimizer: the optimizer `schedule_hyperparameter` was called on.
+        name: the hyperparameter attribute it replaced.
+    """
     optimizer = inner_optimizer(optimizer)
     originals = optimizer.__dict__.get(_ORIGINALS, {})
     if name in originals:

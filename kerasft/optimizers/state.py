@@ -18,6 +18,9 @@ class TrainingState:
     Values are kept per variable object, so a snapshot stays right when layers are frozen or
     unfrozen in between (which reorders `model.trainable_weights`).
 
+    Args:
+        pairs: `(variable, saved value)` pairs; build them with `TrainingState.capture(model)`.
+
     Example:
 
         state = TrainingState.capture(model)
@@ -62,6 +65,10 @@ def add_trainable_variables(
     old slots' values back, so the state of already-trained weights (and `iterations`) is kept.
     Returns the variables that were added. After calling it during `fit`, also call
     `model.make_train_function(force=True)`.
+
+    Args:
+        optimizer: a built Keras optimizer.
+        variables: the variables it should train, old and new.
 
     Example:
 

@@ -15,6 +15,12 @@ def one_cycle_value(step, total_steps: int, pct_start: float, start, peak, end):
 
     Works on Python numbers and on tensors (`step` may be a tensor); steps past the end stay
     at `end`.
+
+    Args:
+        step: the optimizer step (a number or a tensor).
+        total_steps: length of the cycle in steps.
+        pct_start: fraction of the cycle spent going from `start` to `peak`.
+        start, peak, end: the values at step 0, at the peak and at the end of the cycle.
     """
     step = ops.cast(step, "float32")
     warm = float(pct_start) * float(total_steps)
@@ -28,8 +34,9 @@ def one_cycle_value(step, total_steps: int, pct_start: float, start, peak, end):
     return ops.where(step < warm, cos(start, peak, up), cos(peak, end, down))
 
 
-@keras.saving.register_keras_serializable(package="kerasft")
-class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+# Saved models name it "kerasft>OneCycle", its name before the callback of that name took it.
+@keras.saving.register_keras_serializable(package="kerasft", name="OneCycle")
+class OneCycleSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """One cycle: cosine warm-up from `max_learning_rate / div_factor` to `max_learning_rate`
     over `pct_start` of the steps, then cosine annealing to `max_learning_rate /
     final_div_factor`, as fastai's `fit_one_cycle` (whose defaults these are).
@@ -40,11 +47,12 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         pct_start: fraction of the steps spent warming up.
         div_factor: the cycle starts at `max_learning_rate / div_factor`.
         final_div_factor: the cycle ends at `max_learning_rate / final_div_factor`.
+        name: the schedule's name scope.
 
     Example:
 
     >>> import keras, kerasft as kft
-    >>> schedule = kft.schedules.OneCycle(1e-2, total_steps=100)
+    >>> schedule = kft.schedules.OneCycleSchedule(1e-2, total_steps=100)
     >>> optimizer = keras.optimizers.SGD(schedule)
     >>> round(float(schedule(25)), 6), round(float(schedule(100)), 9)
     (0.01, 1e-07)
@@ -57,7 +65,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         pct_start: float = 0.25,
         div_factor: float = 25.0,
         final_div_factor: float = 1e5,
-        name: str = "OneCycle",
+        name: str = "OneCycleSchedule",
     ):
         if not total_steps or int(total_steps) < 1:
             raise KerasftError(f"total_steps={total_steps!r} must be a positive integer.")

@@ -10,8 +10,9 @@ from keras import ops
 from kerasft.errors import KerasftError
 
 
-@keras.saving.register_keras_serializable(package="kerasft")
-class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
+# Saved models name it "kerasft>StepDecay", its name before the callback of that name took it.
+@keras.saving.register_keras_serializable(package="kerasft", name="StepDecay")
+class StepDecaySchedule(keras.optimizers.schedules.LearningRateSchedule):
     """`initial_learning_rate * factor ** n`, where n counts the steps of decay passed so far:
     every `step_size` steps, or one per entry of `boundaries` reached.
 
@@ -20,12 +21,13 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         factor: the multiplier applied at each decay (0.1 divides by ten).
         step_size: decay every this many optimizer steps.
         boundaries: or decay at these optimizer steps (the rate changes *at* each of them).
+        name: the schedule's name scope.
 
     Example:
 
     >>> import kerasft as kft
-    >>> every = kft.schedules.StepDecay(0.1, factor=0.5, step_size=10)
-    >>> at = kft.schedules.StepDecay(0.1, factor=0.1, boundaries=[30, 80])
+    >>> every = kft.schedules.StepDecaySchedule(0.1, factor=0.5, step_size=10)
+    >>> at = kft.schedules.StepDecaySchedule(0.1, factor=0.1, boundaries=[30, 80])
     >>> [round(float(every(s)), 6) for s in (0, 9, 10, 25)], round(float(at(30)), 6)
     ([0.1, 0.1, 0.05, 0.025], 0.01)
     """
@@ -36,11 +38,11 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         factor: float = 0.1,
         step_size: int | None = None,
         boundaries: Sequence[int] | None = None,
-        name: str = "StepDecay",
+        name: str = "StepDecaySchedule",
     ):
         if (step_size is None) == (boundaries is None):
             raise KerasftError(
-                "StepDecay takes exactly one of step_size (decay every k steps) or boundaries "
+                "StepDecaySchedule takes exactly one of step_size (decay every k steps) or boundaries "
                 f"(decay at these steps); got step_size={step_size!r}, boundaries={boundaries!r}."
             )
         if step_size is not None and int(step_size) < 1:

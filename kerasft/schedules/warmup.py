@@ -10,8 +10,9 @@ from kerasft.errors import KerasftError
 LearningRateSchedule = keras.optimizers.schedules.LearningRateSchedule
 
 
-@keras.saving.register_keras_serializable(package="kerasft")
-class Warmup(LearningRateSchedule):
+# Saved models name it "kerasft>Warmup", its name before the callback of that name took it.
+@keras.saving.register_keras_serializable(package="kerasft", name="Warmup")
+class WarmupSchedule(LearningRateSchedule):
     """Rise linearly from `initial_learning_rate` to the value of `schedule` at its step 0 over
     `warmup_steps`, then follow `schedule`, shifted so that its step 0 is the first step after
     the warm-up (as the warm-up of Keras's `CosineDecay`).
@@ -20,12 +21,13 @@ class Warmup(LearningRateSchedule):
         schedule: any `LearningRateSchedule`, or a number for a constant rate after warm-up.
         warmup_steps: length of the warm-up in optimizer steps.
         initial_learning_rate: the rate at step 0.
+        name: the schedule's name scope.
 
     Example:
 
     >>> import keras, kerasft as kft
     >>> decay = keras.optimizers.schedules.ExponentialDecay(1e-3, 100, 0.5)
-    >>> schedule = kft.schedules.Warmup(decay, warmup_steps=10)
+    >>> schedule = kft.schedules.WarmupSchedule(decay, warmup_steps=10)
     >>> [round(float(schedule(s)), 6) for s in (0, 5, 10, 110)]
     [0.0, 0.0005, 0.001, 0.0005]
     """
@@ -35,7 +37,7 @@ class Warmup(LearningRateSchedule):
         schedule: LearningRateSchedule | float,
         warmup_steps: int,
         initial_learning_rate: float = 0.0,
-        name: str = "Warmup",
+        name: str = "WarmupSchedule",
     ):
         if isinstance(schedule, dict):
             schedule = keras.optimizers.schedules.deserialize(schedule)

@@ -49,6 +49,17 @@ def compile(  # noqa: A001 - mirrors keras.Model.compile
 ) -> keras.Model:
     """Compile `model` with a fresh optimizer and the task's default loss and metrics.
 
+    Args:
+        model: the model to compile (a `kft.build` model or any Keras model).
+        lr: the learning rate.
+        optimizer: an optimizer name ("adam", "sgd", ...), a Keras optimizer config dict, or
+            an optimizer instance (its config is copied into a fresh one).
+        loss: the loss; by default the task's (cross-entropy with `label_smoothing`, or MSE).
+        metrics: the metrics; by default the task's ("accuracy", or "mae" for regression).
+        label_smoothing: label smoothing of the default classification loss.
+        jit_compile: XLA compilation; by default on only when a GPU is present.
+        **optimizer_kwargs: passed to the optimizer's constructor (e.g. `weight_decay`).
+
     Example:
 
     >>> import kerasft as kft

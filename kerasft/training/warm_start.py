@@ -55,6 +55,7 @@ def warm_start(
 
     Example:
 
+    >>> import kerasft as kft
     >>> from kerasft.training.warm_start import warm_start  # needs an earlier run:
     >>> model = warm_start("runs/fit-20261123-101500", class_names)  # doctest: +SKIP
     >>> kft.fine_tune(model, (x_new, y_new), epochs=(0, 2))  # doctest: +SKIP

@@ -26,6 +26,8 @@ class FineTuneHyperModel(kt.HyperModel):
         cache: feature cache mode of `fine_tune`; by default the base config's `cache`
             ("off" under a strategy either way).
         strategy: a `tf.distribute.Strategy` the trial trains under, or None.
+        verbose: Keras verbosity of each trial's `fit` calls.
+        name: the hypermodel's name (KerasTuner's `HyperModel` name).
 
     Example:
 

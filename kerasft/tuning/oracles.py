@@ -13,6 +13,7 @@ class ListOracle(kt.Oracle):
     Example:
 
     >>> import keras_tuner as kt
+    >>> from kerasft.tuning.oracles import ListOracle
     >>> oracle = ListOracle([{"dropout": 0.1}, {"dropout": 0.3}],
     ...                     objective=kt.Objective("val_accuracy", "max"))
     >>> len(oracle.configurations)

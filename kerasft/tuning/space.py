@@ -345,7 +345,12 @@ def _from_base(name: str, base: Mapping[str, Any] | None, param: Param):
 
 
 def to_config(values: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> dict:
-    """The `kerasft fit` config (kerasft/config.py keys only) of one trial's values."""
+    """The `kerasft fit` config (kerasft/config.py keys only) of one trial's values.
+
+    Args:
+        values: the trial's hyperparameter values, `{name: value}`.
+        base: the `kerasft fit` config keys the values override; by default the defaults.
+    """
     from kerasft import config as config_module
 
     cfg = config_module.resolve(base)

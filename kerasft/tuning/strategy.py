@@ -14,8 +14,13 @@ def resolve_strategy(strategy="auto"):
     mirrors over all GPUs, or over all logical CPUs when there is no GPU; on CPUs it reduces
     through one device (NCCL-free collectives fail with "shape mismatch" there).
 
+    Args:
+        strategy: "auto", "mirrored", "one_device", None or a `tf.distribute.Strategy`
+            (returned as it is).
+
     Example:
 
+    >>> from kerasft.tuning.strategy import resolve_strategy
     >>> resolve_strategy("auto") is None  # a machine with at most one GPU
     True
     """

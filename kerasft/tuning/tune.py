@@ -17,7 +17,19 @@ from kerasft.tuning.tuners import TUNERS
 
 @dataclass
 class TuneResult:
-    """What `kft.tune` returns: the sorted results table and where everything was written."""
+    """What `kft.tune` returns: the sorted results table and where everything was written.
+
+    Attributes:
+        directory: the project directory (`directory/project_name` of `kft.tune`).
+        rows: one dict per trial (its values, status and objective), best first.
+        best_config: the `kerasft fit` config of the best trial, or None.
+        best_model_path: where the best model was saved, or None.
+        objective: the metric the search optimized.
+        direction: "max" or "min".
+        sweep: for the "sweep" tuner, the effect of each parameter; else empty.
+        trials_run: on a distributed-search worker (whose chief writes the results), the ids of
+            the trials it ran; else empty.
+    """
 
     directory: Path
     rows: list[dict]
@@ -98,6 +110,13 @@ def tune(
         isolate: run trials in worker processes of this many trials each, so memory stays
             bounded over long searches (TensorFlow keeps memory of every traced model); needs
             array data, a strategy given by name, picklable callbacks. See `tuning.isolate`.
+        max_trials: the number of trials to run (for "grid" and "sweep": at most).
+        overwrite: start afresh instead of resuming the search in `directory`.
+        sweep_points: for "sweep": the values tried per parameter.
+        num_classes: the number of classes; by default from the labels of array data (needed for
+            datasets).
+        export: save the best model and its config in `directory`.
+        verbose: Keras verbosity of each trial's `fit` calls.
 
     Returns:
         A `TuneResult`; `directory` holds results.csv/md, progress.png, hparams/ (TensorBoard),
