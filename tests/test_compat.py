@@ -457,17 +457,7 @@ NOT_KERAS = {
     "_SubParsersAction",  # argparse's type for `add_subparsers()`, in the CLI's annotations
 }
 
-# The engine files another change rewrites; the scans skip them until it is done. Each
-# comment says what private use is left there and the compat function it should call; drop
-# a file from the list once it has none (the scans then keep it clean).
-ENGINE_FILES_PENDING = {
-    "kerasft/training/fine_tune.py",  # none left (set_resume_epoch)
-    "kerasft/training/inputs.py",  # none left
-    "kerasft/training/phase.py",  # none left
-    "kerasft/cache/relay.py",  # set_model writes Callback._model -> super().set_model(model)
-    "kerasft/cache/feature_cache.py",  # layer._flatten_layers(...) -> compat.sublayers
-    "kerasft/cache/cut.py",  # model._nodes_by_depth -> compat.nodes_by_depth
-}
+ENGINE_FILES_PENDING: set[str] = set()  # every file is scanned
 
 PRIVATE_MODULES = re.compile(r"\b(keras|keras_tuner|kerastuner)\.src\b")
 

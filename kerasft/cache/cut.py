@@ -10,6 +10,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerasft import compat
 from kerasft.backbones.blocks import block_map
 from kerasft.builder.build import get_backbone
 from kerasft.errors import KerasftError
@@ -27,7 +28,7 @@ _DETERMINISTIC = (
 
 def _outer_node(model: keras.Model, backbone: keras.Model):
     """The node where `model`'s graph calls the nested `backbone`."""
-    nodes = [n for depth in model._nodes_by_depth.values() for n in depth]
+    nodes = [n for depth in compat.nodes_by_depth(model).values() for n in depth]
     found = [n for n in nodes if n.operation is backbone]
     if len(found) != 1:
         raise KerasftError(
@@ -38,7 +39,7 @@ def _outer_node(model: keras.Model, backbone: keras.Model):
 
 
 def _consumers(model: keras.Model, tensor) -> list:
-    nodes = [n for depth in model._nodes_by_depth.values() for n in depth]
+    nodes = [n for depth in compat.nodes_by_depth(model).values() for n in depth]
     return [n for n in nodes if any(t is tensor for t in n.input_tensors)]
 
 

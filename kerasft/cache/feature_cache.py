@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasft import compat
 from kerasft.cache import budget
 from kerasft.cache.cut import ModelCut
 from kerasft.cache.fingerprint import layers_fingerprint, row_hashes, rows_fingerprint
@@ -22,11 +23,7 @@ FORMAT = 1  # bump when the stored layout or the way features are computed chang
 def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
     # Nested functional containers are skipped: their configs name graph nodes whose
     # indices change each time a cut is rebuilt, while the leaf layers fully define the math.
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=False, recursive=True)
-        if not isinstance(layer, keras.Model)
-    ]
+    return [layer for layer in compat.sublayers(model) if not isinstance(layer, keras.Model)]
 
 
 def check_settings(mode: str, dtype: str, views: int) -> None:
@@ -99,7 +96,7 @@ class FeatureCache:
         backbone_layers = [
             layer
             for layer in _leaf_layers(cut.prefix)
-            if layer in set(cut.backbone._flatten_layers(include_self=False))
+            if layer in set(compat.sublayers(cut.backbone))
         ]
         other_layers = [layer for layer in _leaf_layers(cut.prefix) if layer not in backbone_layers]
         return {

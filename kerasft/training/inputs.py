@@ -12,13 +12,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasft.data.channels import with_channel_axis
 from kerasft.errors import KerasftError
 
 
 def _check_images(x: np.ndarray, model: keras.Model, what: str) -> np.ndarray:
     expected = model.input_shape  # (None, H, W, C)
-    if x.ndim == len(expected) - 1 and expected[-1] == 1:
-        x = x[..., None]  # (N, H, W) grayscale for a (H, W, 1) model
+    x = with_channel_axis(x, expected)  # (N, H, W) grayscale for a (H, W, 1) model
     if x.ndim != len(expected):
         raise KerasftError(
             f"{what} images have shape {x.shape} (rank {x.ndim}) but the model takes batches "
