@@ -32,6 +32,7 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
 
     Example:
 
+    >>> from kerasft.cache.batch_size import largest_fitting
     >>> largest_fitting(lambda b: b <= 300)
     300
     """
@@ -67,7 +68,16 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
 
 @dataclasses.dataclass
 class BatchSizeResult:
-    """What `find_batch_size` measured: the chosen size and samples/s per tried size."""
+    """What `find_batch_size` measured: the chosen size and samples/s per tried size.
+
+    `int(result)` is the chosen batch size.
+
+    Attributes:
+        batch_size: the chosen batch size.
+        goal: the goal it was chosen for, "memory" or "throughput" ("auto" resolved).
+        throughput: samples per second of each size that fit, by size, smallest first.
+        seconds: wall-clock seconds the search took.
+    """
 
     batch_size: int
     goal: str
@@ -161,6 +171,7 @@ def find_batch_size(
     Example:
 
     >>> import keras
+    >>> from kerasft.cache.batch_size import find_batch_size
     >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
     >>> result = find_batch_size(model, goal="throughput", limit=64)
     >>> fastest = max(result.throughput.values())

@@ -44,8 +44,18 @@ def available_disk(path: str | os.PathLike) -> int:
 def estimate_bytes(rows: int, row_shape, dtype="float16", views: int = 1) -> int:
     """Bytes of a cache of `rows` samples with features of shape `row_shape`.
 
+    Args:
+        rows: number of samples cached.
+        row_shape: shape of one sample's features (without the batch axis).
+        dtype: dtype the features are stored in.
+        views: stored views per sample (more than 1 with cached augmentations).
+
+    Returns:
+        The size in bytes, as an int.
+
     Example:
 
+    >>> from kerasft.cache import estimate_bytes
     >>> estimate_bytes(60000, (4, 4, 512), "float16")
     983040000
     """
@@ -74,7 +84,17 @@ def choose_mode(
     disk only (memory-mapped) when RAM is short, and turns the cache off when neither fits.
     "memory" falls back to "disk", and "disk" to "off", when their budget is exceeded.
 
-    Returns one of "memory+disk", "memory", "disk", "off".
+    Args:
+        mode: the requested mode: "auto", "memory", "disk" or "off".
+        nbytes: bytes the cache needs (see `estimate_bytes`).
+        root: the folder the cache would be written to; its free space is the disk budget.
+        memory: bytes of RAM available; by default the system's available memory. Half of
+            it may be used.
+        disk: bytes free under `root`; by default measured there. 80% of it may be used.
+
+    Returns:
+        A tuple `(mode, message)`: the mode to use, one of "memory+disk", "memory", "disk",
+        "off", and a message explaining the change, or `None` when no explanation is due.
     """
     memory = available_memory() if memory is None else memory
     disk = available_disk(root) if disk is None else disk

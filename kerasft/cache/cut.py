@@ -60,6 +60,7 @@ class ModelCut:
     Example:
 
     >>> import kerasft as kft
+    >>> from kerasft.cache import ModelCut
     >>> model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), image_size=32, weights=None)
     >>> cut = ModelCut(model, after_block="block_11")
     >>> cut.feature_shape, cut.suffix.output_shape

@@ -28,6 +28,7 @@ def row_hashes(x: np.ndarray) -> np.ndarray:
     Example:
 
     >>> import numpy as np
+    >>> from kerasft.cache.fingerprint import row_hashes
     >>> h = row_hashes(np.zeros((3, 2, 2), "uint8"))
     >>> h.shape, bool(h[0] == h[1])
     ((3,), True)

@@ -33,9 +33,14 @@ def _dir_bytes(path: Path) -> int:
 def ls(root: str | os.PathLike | None = None) -> list[dict]:
     """One dict per cached model key: id, backbone, cut, image size, rows, bytes, last use.
 
+    Args:
+        root: the feature cache folder to list; defaults to `default_root()`. A folder that
+            does not exist lists nothing.
+
     Example:
 
     >>> import tempfile
+    >>> from kerasft.cache import ls
     >>> ls(tempfile.mkdtemp())
     []
     """
@@ -79,9 +84,16 @@ def clear(
     ids: list[str] | None = None,
     older_than_days: float | None = None,
 ) -> list[dict]:
-    """Delete cached features (all, this process's memory-only ones included; those whose id
-    starts with one of `ids`; or those unused for `older_than_days`); returns the `ls` rows
-    deleted."""
+    """Delete cached features and return the `ls` rows deleted.
+
+    With neither `ids` nor `older_than_days`, deletes all of them, this process's
+    memory-only caches included.
+
+    Args:
+        root: the feature cache folder; defaults to `default_root()`.
+        ids: delete only the caches whose id starts with one of these prefixes.
+        older_than_days: delete only the caches unused for at least this many days.
+    """
     removed = []
     cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
     for row in ls(root):
@@ -109,8 +121,16 @@ def max_bytes() -> int:
 def prune(
     root: str | os.PathLike | None = None, limit: int | None = None, keep: tuple[str, ...] = ()
 ) -> list[dict]:
-    """Delete the least recently used caches until all of them fit in `limit` bytes
-    (default `max_bytes()`); caches named in `keep` stay. Returns the deleted rows."""
+    """Delete the least recently used caches until all of them fit in `limit` bytes.
+
+    Args:
+        root: the feature cache folder; defaults to `default_root()`.
+        limit: the budget in bytes for all caches under `root`; defaults to `max_bytes()`.
+        keep: ids of caches that are never deleted (they still count towards `limit`).
+
+    Returns:
+        The `ls` rows of the deleted caches.
+    """
     limit = max_bytes() if limit is None else limit
     rows = sorted(ls(root), key=lambda r: r["last_used"])
     total = sum(r["bytes"] for r in rows)

@@ -32,6 +32,7 @@ class CallbackRelay(keras.callbacks.Callback):
     Example:
 
     >>> import keras
+    >>> from kerasft.cache.relay import CallbackRelay
     >>> full = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     >>> stop = keras.callbacks.EarlyStopping(patience=0)
     >>> relay = CallbackRelay([stop], model=full, runner=full)

@@ -11,9 +11,15 @@ class FeatureRows:
     A fold or a subset of a cached dataset then costs no memory: its rows point into the
     arrays (in memory or memory-mapped `.npy` files) that already hold them.
 
+    Args:
+        arrays: the stored feature arrays (all with the same row shape and dtype).
+        which: for each row, the position in `arrays` of the array that holds it.
+        index: for each row, its position within that array.
+
     Example:
 
     >>> import numpy as np
+    >>> from kerasft.cache import FeatureRows
     >>> a, b = np.zeros((3, 2)), np.ones((2, 2))
     >>> rows = FeatureRows([a, b], which=np.array([1, 0]), index=np.array([0, 2]))
     >>> rows.take(np.array([0, 1]))[:, 0].tolist()

@@ -139,10 +139,12 @@ class CachedRunner(FitRunner):
     Example:
 
     >>> import numpy as np, kerasft as kft
+    >>> from kerasft.cache import CachedRunner
     >>> model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), image_size=32, weights=None)
     >>> x, y = np.random.randint(0, 255, (16, 32, 32, 3)), np.arange(16) % 3
     >>> runner = CachedRunner("memory", verbose=0)
-    >>> history = kft.fine_tune(model, (x, y), epochs=(1, 1), batch_size=8, cache=runner)
+    >>> history = kft.fine_tune(model, (x, y), epochs=(1, 1), batch_size=8, cache=runner,
+    ...                        verbose=0)
     >>> runner.report[1].startswith("cached at")
     True
     """

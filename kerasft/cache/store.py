@@ -42,6 +42,7 @@ class FeatureStore:
     Example:
 
     >>> import numpy as np, tempfile
+    >>> from kerasft.cache import FeatureStore
     >>> from kerasft.cache.fingerprint import row_hashes
     >>> store = FeatureStore({"cut": "demo"}, root=tempfile.mkdtemp())
     >>> x = np.arange(12, dtype="uint8").reshape(4, 3)

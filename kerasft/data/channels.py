@@ -25,6 +25,7 @@ def missing_channel_axis(shape: Sequence, input_shape: Sequence | None = None) -
 
     Example:
 
+    >>> from kerasft.data.channels import missing_channel_axis
     >>> missing_channel_axis((8, 28, 28), (None, 28, 28, 1))
     True
     >>> missing_channel_axis((28, 28, 1), (None, 28, 28, 1))  # one image, not a batch
@@ -50,6 +51,7 @@ def with_channel_axis(images, input_shape: Sequence | None = None):
     Example:
 
     >>> import numpy as np
+    >>> from kerasft.data.channels import with_channel_axis
     >>> with_channel_axis(np.zeros((8, 28, 28))).shape
     (8, 28, 28, 1)
     >>> with_channel_axis(np.zeros((8, 28, 28, 3))).shape

@@ -76,6 +76,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
 
     Example:
 
+    >>> from kerasft.evaluation.metrics import confusion_matrix
     >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], num_classes=3).tolist()
     [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
     """

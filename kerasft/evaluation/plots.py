@@ -51,6 +51,7 @@ def to_unit_range(images: np.ndarray) -> np.ndarray:
     Example:
 
     >>> import numpy as np
+    >>> from kerasft.evaluation.plots import to_unit_range
     >>> to_unit_range(np.array([0, 127.5, 255])).tolist()
     [0.0, 0.5, 1.0]
     """
@@ -72,6 +73,7 @@ def displayable(image: np.ndarray) -> np.ndarray:
     Example:
 
     >>> import numpy as np
+    >>> from kerasft.evaluation.plots import displayable
     >>> displayable(np.full((2, 2), 255)).shape
     (2, 2, 3)
     """
@@ -99,6 +101,7 @@ def image_grid(
     Example:
 
     >>> import numpy as np
+    >>> from kerasft.evaluation.plots import image_grid
     >>> image_grid(np.zeros((5, 4, 4)), cols=5, pad=(3, 1)).shape
     (10, 26, 1)
     """

@@ -102,6 +102,7 @@ def plan_phases(
 
     Example:
 
+    >>> from kerasft.training.fine_tune import plan_phases
     >>> [(p.number, p.first_epoch, p.last_epoch) for p in plan_phases(
     ...     3, 2, lr=1e-3, ft_lr=1e-4, unfreeze_blocks=2, train_bn=False)]
     [(1, 0, 3), (2, 3, 5)]

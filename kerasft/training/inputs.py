@@ -177,6 +177,7 @@ def prepare(train, val, model: keras.Model, task: str, *, batch_size: int, seed:
     Example:
 
     >>> import numpy as np, keras
+    >>> from kerasft.training.inputs import prepare
     >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "softmax")])
     >>> data = prepare((np.zeros((10, 4)), np.arange(10) % 3), None, model, "multiclass",
     ...                batch_size=4, seed=0)

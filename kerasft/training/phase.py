@@ -36,6 +36,7 @@ class Phase:
 
     Example:
 
+    >>> from kerasft.training import Phase
     >>> phase = Phase(2, first_epoch=3, last_epoch=5, total_epochs=5, lr=1e-4)
     >>> phase.epochs
     2
@@ -65,6 +66,7 @@ def current_phase(model: keras.Model | None) -> Phase | None:
     Example:
 
     >>> import keras
+    >>> from kerasft.training import Phase, current_phase, running_phase
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     >>> with running_phase(model, Phase(1, 0, 2, total_epochs=4, lr=1e-3)):
     ...     current_phase(model).number

@@ -24,6 +24,7 @@ class FitRunner:
     Example:
 
     >>> import numpy as np, kerasft as kft
+    >>> from kerasft.training import FitRunner
     >>> model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), weights=None)
     >>> x, y = np.random.randint(0, 255, (16, 32, 32, 3)), np.arange(16) % 3
     >>> history = kft.fine_tune(model, (x, y), epochs=(1, 1), cache=FitRunner(), verbose=0)

@@ -41,6 +41,7 @@ def output_activation(model: keras.Model) -> str | None:
     Example:
 
     >>> import keras
+    >>> from kerasft.training.tasks import output_activation
     >>> inputs = keras.Input((4,))
     >>> probs = keras.layers.Dense(3, activation="softmax")(inputs)
     >>> output_activation(keras.Model(inputs, keras.layers.Dropout(0.1)(probs)))
@@ -114,6 +115,7 @@ def infer_task(model: keras.Model) -> str:
     Example:
 
     >>> import keras
+    >>> from kerasft.evaluation import infer_task
     >>> unit = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     >>> infer_task(unit)
     'regression'
@@ -156,6 +158,7 @@ def default_loss(
 
     Example:
 
+    >>> from kerasft.training.tasks import default_loss
     >>> type(default_loss("binary")).__name__
     'BinaryCrossentropy'
     """
@@ -179,6 +182,7 @@ def default_metrics(task: str, *, from_logits: bool = False) -> list:
 
     Example:
 
+    >>> from kerasft.training.tasks import default_metrics
     >>> [m.name for m in default_metrics("regression")]
     ['mae']
     """
