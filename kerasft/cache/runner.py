@@ -69,6 +69,7 @@ def feature_dataset(
     shuffle: bool = False,
     seed: int = 0,
     views: int = 1,
+    order: tf.data.Dataset | None = None,
 ) -> tf.data.Dataset:
     """Batches of `(features as float32, targets)` from cached rows, in the plain runner's order.
 
@@ -80,11 +81,14 @@ def feature_dataset(
             same order the plain runner's image pipeline draws.
         seed: the shuffle's seed, and that of the draw of a view when `views` > 1.
         views: the augmented views cached per image; each batch draws one per row.
+        order: with `shuffle`, the shuffled row indices to draw from (`Prepared.order`, one
+            object for every phase of a run, so each phase goes on with the next epoch's
+            permutation); None makes a new one.
     """
     n = len(rows)
     index = tf.data.Dataset.range(n)
     if shuffle:
-        index = shuffled(index, n, seed)
+        index = order if order is not None else shuffled(index, n, seed)
     rng = np.random.default_rng(seed)
     shape = rows.row_shape[1:] if views > 1 else rows.row_shape
 
@@ -197,6 +201,7 @@ class CachedRunner(FitRunner):
         self._verbose = (0 if verbose == 0 else 1) if self.verbose is None else self.verbose
         self._plan = list(plan)
         self._rows_of: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray] | None] = {}
+        self._collected_order: tf.data.Dataset | None = None
 
     def run(self, model, phase: Phase, data: Prepared, fit_kwargs: dict):
         if self.mode == "off":
@@ -262,6 +267,14 @@ class CachedRunner(FitRunner):
                 arrays = _collect(ds)
             self._rows_of[what] = None if arrays is None else (*arrays, row_hashes(arrays[0]))
         return self._rows_of[what]
+
+    def _order(self, n: int, data: Prepared) -> tf.data.Dataset:
+        # One shuffle for the whole run: phase 2 goes on with the permutations phase 1 left.
+        if data.order is not None:
+            return data.order
+        if self._collected_order is None:
+            self._collected_order = shuffled(tf.data.Dataset.range(n), n, data.seed)
+        return self._collected_order
 
     def _features(self, caches: list[FeatureCache], what: str, data: Prepared):
         """Features of the train/val rows at the last of `caches` (each feeds the next)."""
@@ -345,7 +358,13 @@ class CachedRunner(FitRunner):
                 val_rows, val_targets, batch_size=max(batch_size, 256), views=self.views
             )
         train_data = feature_dataset(
-            rows, targets, batch_size=batch_size, shuffle=True, seed=data.seed, views=self.views
+            rows,
+            targets,
+            batch_size=batch_size,
+            shuffle=True,
+            seed=data.seed,
+            views=self.views,
+            order=self._order(len(rows), data),
         )
         arguments = compat.compile_arguments(model)
         arguments["optimizer"] = model.optimizer  # shared: LR callbacks and state reach it

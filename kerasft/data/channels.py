@@ -33,6 +33,10 @@ def missing_channel_axis(shape: Sequence, input_shape: Sequence | None = None) -
     >>> missing_channel_axis((8, 28, 28), (None, 28, 28, 3))
     False
     """
+    if hasattr(shape, "as_list"):  # a tf.TensorShape, also inside a traced tf.data map
+        if shape.rank is None:
+            return False
+        shape = shape.as_list()
     shape = tuple(shape)
     if input_shape is None:
         return len(shape) == 3

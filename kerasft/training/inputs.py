@@ -155,6 +155,10 @@ class Prepared:
         train_arrays, val_arrays: the `(images, targets)` arrays behind them when the data
             came as arrays, else None (a `tf.data.Dataset` was given).
         batch_size, seed: as given to `fine_tune`.
+        order: row indices of `train_arrays` in `train`'s shuffle (`shuffled` with the same
+            seed), None without arrays. One object for the whole run: iterated again, it
+            draws the next epoch's permutation, so a runner that gathers rows by index sees
+            the same batches as `train`, phase after phase.
     """
 
     train: tf.data.Dataset
@@ -163,6 +167,7 @@ class Prepared:
     val_arrays: tuple[np.ndarray, np.ndarray] | None
     batch_size: int
     seed: int
+    order: tf.data.Dataset | None = None
 
 
 def prepare(train, val, model: keras.Model, task: str, *, batch_size: int, seed: int) -> Prepared:
@@ -198,6 +203,10 @@ def prepare(train, val, model: keras.Model, task: str, *, batch_size: int, seed:
         val_ds = _arrays_dataset(*arrays["validation"], batch_size, False, seed)
     else:
         val_ds = _checked_dataset(val, model, task, "validation")
+    order = None
+    if "train" in arrays:
+        n = len(arrays["train"][0])
+        order = shuffled(tf.data.Dataset.range(n), n, seed)
     return Prepared(
-        train_ds, val_ds, arrays.get("train"), arrays.get("validation"), batch_size, seed
+        train_ds, val_ds, arrays.get("train"), arrays.get("validation"), batch_size, seed, order
     )
