@@ -104,6 +104,8 @@ def main() -> dict:
             lr=1e-3,
             ft_lr=1e-4,
             unfreeze_blocks=2,
+            train_bn=False,  # the same weights train as the guide's unfrozen blocks
+            ft_schedule=None,  # its constant rate, too
             seed=args.seed,
             callbacks=[ours_times],
             cache=runner,

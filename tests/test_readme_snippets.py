@@ -101,7 +101,8 @@ def test_callbacks_yaml_in_kerasft_fit(tmp_path, fashion_mnist, imagenet_mobilen
     job.write_text(snippet("callbacks:\n  - {name: early_stopping"))
     run_dir = tmp_path / "run"
     args = ["fit", "--config", str(job), "--run-dir", str(run_dir), "--epochs", "2", "2",
-            "--set", "train_samples=200", "val_samples=50", "image_size=32", "verbose=0"]  # fmt: skip
+            "--set", "train_samples=200", "--set", "val_samples=50", "--set", "image_size=32",
+            "--set", "verbose=0"]  # fmt: skip
     assert main(args) == 0
     with open(run_dir / "history.csv") as f:
         rows = list(csv.DictReader(f))
