@@ -354,6 +354,34 @@ def _(tmp):
     return [bar], check
 
 
+def _together(names):
+    """One case of several callbacks that only record (each writes under its own folder), so
+    the suite trains once for all of them; each keeps its own check."""
+    makers = [CASES.pop(name)[0] for name in names]
+
+    def make(tmp):
+        callbacks, checks = [], []
+        for i, maker in enumerate(makers):
+            folder = tmp / str(i)
+            folder.mkdir()
+            made, check = maker(folder)
+            callbacks += made
+            checks.append(check)
+
+        def check_all(r):
+            for check in checks:
+                check(r)
+
+        return callbacks, check_all
+
+    return make
+
+
+LOGGERS = ("model_checkpoint(val_accuracy, save_best_only)", "backup_and_restore", "csv_logger",
+           "tensorboard", "gradient_norm", "tensorboard_extras", "progress_bar")  # fmt: skip
+case(" + ".join(LOGGERS))(_together(LOGGERS))
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_callback_under_both_runners(name, tmp_path):
     make, epochs, expect_cached, kwargs = CASES[name]

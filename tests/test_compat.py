@@ -426,7 +426,10 @@ def test_oracle_servicer_serves_and_says_when_the_search_is_over(tmp_path):
     )
 
 
-def test_best_epoch_savers_find_kerastuners_checkpoint(tmp_path):
+def test_best_epoch_savers_find_kerastuners_checkpoint(tmp_path, monkeypatch):
+    # A local search: no chief/worker settings left over from another test of the session.
+    for name in ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT"):
+        monkeypatch.delenv(name, raising=False)
     hypermodel = _RecordingHyperModel()
     tuner = kt.RandomSearch(
         hypermodel, objective="val_loss", max_trials=1, directory=str(tmp_path), project_name="p"
