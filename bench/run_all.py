@@ -27,6 +27,8 @@ BENCHMARKS = [
     "main_job",
     "tune_cache",
     "multi_fidelity",
+    "quick_start",
+    "cached_phase2",
 ]
 QUICK = {
     "head_phase": ["--train-samples", "2000", "--val-samples", "500", "--test-samples", "2000"],
@@ -46,6 +48,8 @@ QUICK = {
     ],
     "main_job": ["--train-samples", "5000", "--val-samples", "500", "--test-samples", "2000"],
     "tune_cache": ["--trials", "3", "--samples", "500"],
+    "quick_start": ["--train-samples", "2000", "--epochs", "1", "1"],
+    "cached_phase2": ["--train-samples", "2000", "--steps", "10"],
     "multi_fidelity": [
         "--screen",
         "3",

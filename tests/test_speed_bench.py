@@ -147,3 +147,30 @@ def test_report_uses_the_newest_matching_real_run_only(monkeypatch):
     row = next(line for line in table.splitlines() if "partial_phase2" in line)
     assert "| 2.50x |" in row and "`abc`" in row  # not the random-weights or small run
     assert report.NONE in next(line for line in table.splitlines() if "head_phase" in line)
+
+
+def test_cached_phase2_splits_a_step_into_pipeline_and_train_step(bench, capsys):
+    result = bench("cached_phase2", "--steps", "2", capsys=capsys)
+    before = result["variants"]["numpy_function gather (before)"]
+    assert set(before) == {"pipeline", "train_step", "fit"}
+    assert all(part["s_per_batch"] > 0 and part["cpu_pct"] >= 0 for part in before.values())
+    assert result["fastest"] in result["variants"] and result["speedup"] >= 1.0
+
+
+def test_quick_start_bench_runs_the_readme_block(monkeypatch, tmp_path, capsys):
+    """The block it times is README.md's Quick start, only shrunk by the flags given."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    monkeypatch.chdir(tmp_path)  # the bench moves into its own folder; put the cwd back
+    monkeypatch.setenv("KERASFT_CACHE", str(tmp_path / "cache"))
+    import quick_start
+
+    readme = (BENCH.parent / "README.md").read_text()
+    assert quick_start.snippet() in readme and "kft.fine_tune(model," in quick_start.snippet()
+    record = tmp_path / "results.jsonl"
+    argv = ["quick_start", "--train-samples", "64", "--epochs", "1", "1", "--image-size", "32",
+            "--weights", "none", "--baseline", "off", "--record", str(record)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    result = quick_start.main()
+    assert result["train_samples"] == 64 and result["epochs"] == 2 and result["image_size"] == 32
+    assert all(how.startswith("cached at") for how in result["runner"].values())
+    assert json.loads(record.read_text().splitlines()[-1])["args"]["baseline"] == "off"
