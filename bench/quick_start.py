@@ -38,15 +38,17 @@ def snippet() -> str:
 
 def shrink(code: str, args) -> str:
     """The snippet with this run's overrides; the snippet itself when none is given."""
+    call, run_dir = "kft.fine_tune(model, (x_train, y_train)", 'run_dir="runs/quickstart"'
+    for part in (call, run_dir):
+        if part not in code:
+            raise SystemExit(f"the README's quick start no longer contains {part!r}")
     if args.train_samples:
         n = args.train_samples
-        code = code.replace("(x_train, y_train)", f"(x_train[:{n}], y_train[:{n}])", 1)
+        code = code.replace(call, f"kft.fine_tune(model, (x_train[:{n}], y_train[:{n}])")
     if args.image_size:
         code = re.sub(r"image_size=\d+", f"image_size={args.image_size}", code)
     if args.epochs:
-        code = code.replace(
-            "kft.fine_tune(model,", f"kft.fine_tune(model, epochs={tuple(args.epochs)},"
-        )
+        code = code.replace(run_dir, f"epochs={tuple(args.epochs)}, {run_dir}")
     if c.weights(args) is None:
         code = code.replace('kft.build("mobilenet",', 'kft.build("mobilenet", weights=None,')
     return code
