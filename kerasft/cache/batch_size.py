@@ -37,14 +37,7 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
     300
     """
     if not fits(start):
-        low, high = 0, start
-        while high - low > 1:  # shrink towards 1
-            mid = (low + high) // 2
-            if fits(mid):
-                low = mid
-            else:
-                high = mid
-        return low
+        return _bisect(fits, 0, start)  # shrink towards 1
     low, high = start, None
     while high is None:
         nxt = low * 2
@@ -57,6 +50,11 @@ def largest_fitting(fits: Callable[[int], bool], start: int = 8, limit: int = 40
             low = nxt
         else:
             high = nxt
+    return _bisect(fits, low, high)
+
+
+def _bisect(fits: Callable[[int], bool], low: int, high: int) -> int:
+    """The largest size in [low, high) that fits, where `low` fits (or is 0) and `high` not."""
     while high - low > 1:
         mid = (low + high) // 2
         if fits(mid):

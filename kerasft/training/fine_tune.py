@@ -140,18 +140,16 @@ def schedule_callbacks(
     Raises:
         KerasftError: an unknown `ft_schedule`, naming it and the fix.
     """
-    if ft_schedule == "cosine" and any(sets_learning_rate(c) for c in callbacks):
-        return []
-    if ft_schedule == "cosine":
-        from kerasft.callbacks.phase_cosine import PhaseCosine
-
-        return [PhaseCosine(phase=2)]
-    if ft_schedule is not None:
+    if ft_schedule not in ("cosine", None):
         raise KerasftError(
             f"ft_schedule={ft_schedule!r}: use 'cosine' or null (constant ft_lr); other "
             "schedules go in `callbacks:` (e.g. {name: one_cycle, max_lr: 0.001})."
         )
-    return []
+    if ft_schedule is None or any(sets_learning_rate(c) for c in callbacks):
+        return []
+    from kerasft.callbacks.phase_cosine import PhaseCosine
+
+    return [PhaseCosine(phase=2)]
 
 
 def _runner(cache) -> FitRunner:

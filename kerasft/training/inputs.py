@@ -117,27 +117,6 @@ def _checked_dataset(ds: tf.data.Dataset, model, task: str, what: str) -> tf.dat
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def to_dataset(
-    data,
-    model: keras.Model,
-    task: str,
-    *,
-    batch_size: int = 64,
-    shuffle: bool = False,
-    seed: int = 0,
-    what: str = "train",
-) -> tf.data.Dataset:
-    """A batched, prefetched `(images, targets)` dataset from `(x, y)` arrays or a dataset.
-
-    Integer labels of a multiclass model become one-hot (the default loss smooths labels).
-    A `tf.data.Dataset` is taken as already batched; its first batch is checked.
-    """
-    if isinstance(data, tf.data.Dataset):
-        return _checked_dataset(data, model, task, what)
-    x, y = to_arrays(data, model, task, what)
-    return _arrays_dataset(x, y, batch_size, shuffle, seed)
-
-
 def _arrays_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
