@@ -15,6 +15,7 @@ from kerasft import config as config_module
 from kerasft.builder import build
 from kerasft.errors import KerasftError
 from kerasft.jobs.datasets import job_arrays
+from kerasft.jobs.model import build_kwargs
 from kerasft.jobs.recipe import fine_tune_kwargs
 from kerasft.jobs.run_dir import new_run_dir, unfinished_run, write_json
 from kerasft.training.fine_tune import fine_tune
@@ -37,12 +38,7 @@ def _build(cfg: dict[str, Any], train, class_names: list[str]) -> keras.Model:
         cfg["backbone"],
         len(class_names),
         input_shape=train[0].shape[1:],
-        image_size=cfg["image_size"],
-        weights=cfg["weights"],
-        augmentation=cfg["augmentation"],
-        dropout=cfg["dropout"],
-        hidden_units=tuple(cfg["hidden_units"]),
-        l2=cfg["l2"],
+        **build_kwargs(cfg),
     )
     _log(
         f"model: {cfg['backbone']} ({cfg['weights'] or 'random init'}), "

@@ -10,6 +10,7 @@ import keras
 import keras_tuner as kt
 
 from kerasft import compat
+from kerasft.jobs.model import build_kwargs
 from kerasft.tuning.space import SearchSpace, to_config
 
 
@@ -87,12 +88,7 @@ class FineTuneHyperModel(kt.HyperModel):
             backbone,
             self.num_classes,
             input_shape=self.input_shape,
-            image_size=cfg["image_size"],
-            weights=cfg["weights"],
-            augmentation=cfg["augmentation"],
-            dropout=cfg["dropout"],
-            hidden_units=tuple(cfg["hidden_units"]),
-            l2=cfg["l2"],
+            **build_kwargs(cfg),
         )
 
     def fit(self, hp, model, train, val=None, *, callbacks=None, trial_dir=None, **kwargs):
