@@ -33,6 +33,24 @@ from kerasft.errors import KerasftError, unknown_name
 PRESETS = ("none", "light", "medium", "heavy", "randaugment")
 
 
+def _flip_rotate_zoom(L, s, value_range, *, rotation, zoom, shift=None, color=None) -> list:
+    """What light, medium and heavy share: flip, rotation and zoom, then a shift, contrast and
+    brightness where given. The order is part of each preset: layer i gets seed + i."""
+    layers = [
+        L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
+        L.RandomRotation(rotation, seed=s(), name="aug_rotation"),
+        L.RandomZoom(zoom, seed=s(), name="aug_zoom"),
+    ]
+    if shift is not None:
+        layers.append(L.RandomTranslation(shift, shift, seed=s(), name="aug_translation"))
+    if color is not None:
+        layers += [
+            L.RandomContrast(color, value_range=value_range, seed=s(), name="aug_contrast"),
+            L.RandomBrightness(color, value_range=value_range, seed=s(), name="aug_brightness"),
+        ]
+    return layers
+
+
 def _seeder(seed: int | None):
     """Distinct, reproducible seeds for the layers of one preset (None stays None)."""
     counter = iter(range(1_000))
@@ -70,28 +88,12 @@ def preset(
     if key == "none":
         return []
     if key == "light":
-        return [
-            L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
-            L.RandomRotation(0.05, seed=s(), name="aug_rotation"),
-            L.RandomZoom(0.1, seed=s(), name="aug_zoom"),
-        ]
+        return _flip_rotate_zoom(L, s, value_range, rotation=0.05, zoom=0.1)
     if key == "medium":
-        return [
-            L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
-            L.RandomRotation(0.08, seed=s(), name="aug_rotation"),
-            L.RandomZoom(0.15, seed=s(), name="aug_zoom"),
-            L.RandomTranslation(0.1, 0.1, seed=s(), name="aug_translation"),
-            L.RandomContrast(0.2, value_range=value_range, seed=s(), name="aug_contrast"),
-            L.RandomBrightness(0.2, value_range=value_range, seed=s(), name="aug_brightness"),
-        ]
+        return _flip_rotate_zoom(L, s, value_range, rotation=0.08, zoom=0.15, shift=0.1, color=0.2)
     if key == "heavy":
         return [
-            L.RandomFlip("horizontal", seed=s(), name="aug_flip"),
-            L.RandomRotation(0.1, seed=s(), name="aug_rotation"),
-            L.RandomZoom(0.25, seed=s(), name="aug_zoom"),
-            L.RandomTranslation(0.15, 0.15, seed=s(), name="aug_translation"),
-            L.RandomContrast(0.3, value_range=value_range, seed=s(), name="aug_contrast"),
-            L.RandomBrightness(0.3, value_range=value_range, seed=s(), name="aug_brightness"),
+            *_flip_rotate_zoom(L, s, value_range, rotation=0.1, zoom=0.25, shift=0.15, color=0.3),
             L.RandomErasing(
                 factor=0.5, scale=(0.02, 0.2), value_range=value_range, seed=s(), name="aug_erasing"
             ),
