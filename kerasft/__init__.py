@@ -9,7 +9,6 @@ Attributes load on first use, so `kerasft` commands that need no TensorFlow star
 
 from __future__ import annotations
 
-import importlib
 import os
 
 __version__ = "0.1.0"
@@ -56,9 +55,9 @@ def __getattr__(name: str):
     target = _EXPORTS.get(name)
     if target is None:
         raise AttributeError(f"module 'kerasft' has no attribute {name!r}")
-    module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
-    value = getattr(module, attribute) if attribute else module
+    from kerasft._targets import load_target
+
+    value = load_target(target)
     globals()[name] = value
     return value
 

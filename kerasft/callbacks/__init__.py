@@ -17,11 +17,11 @@ lists the names. kerasft's callback classes are imported on first access, so thi
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from keras.callbacks import Callback
 
+from kerasft._targets import load_target
 from kerasft.callbacks.registry import (
     KERAS_CALLBACKS,
     KERASFT_CALLBACKS,
@@ -36,10 +36,9 @@ from kerasft.callbacks.registry import (
 # re-exported now, kerasft's are served lazily (name -> "module:attribute") on first access.
 _KERAS: dict[str, Any] = {}
 for _target in KERAS_CALLBACKS.values():
-    _module, _, _attr = _target.partition(":")
-    _KERAS[_attr] = getattr(importlib.import_module(_module), _attr)
+    _KERAS[_target.rpartition(":")[2]] = load_target(_target)
 globals().update(_KERAS)
-del _target, _module, _attr
+del _target
 _LAZY: dict[str, str] = {target.rpartition(":")[2]: target for target in KERASFT_CALLBACKS.values()}
 _LAZY["find_lr"] = "kerasft.callbacks.lr_finder:find_lr"  # a function beside its LRFinder
 
@@ -59,10 +58,10 @@ def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, _, attr = target.partition(":")
     try:
-        value = getattr(importlib.import_module(module), attr)
+        value = load_target(target)
     except (ImportError, AttributeError) as err:
+        module = target.partition(":")[0]
         raise AttributeError(
             f"kerasft.callbacks.{name} is unavailable: {module} could not be imported "
             f"({type(err).__name__}: {err})."

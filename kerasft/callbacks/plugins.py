@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 
+from kerasft._targets import load_target
 from kerasft.errors import KerasftError
 
 GROUP = "kerasft.callbacks"
@@ -61,7 +62,7 @@ class Plugin:
         import keras
 
         try:
-            obj = self.entry_point.load() if self.entry_point else _load_target(self.target)
+            obj = self.entry_point.load() if self.entry_point else load_target(self.target)
         except Exception as err:  # any error inside third-party code must not escape as-is
             raise KerasftError(
                 f"Callback plugin {self.name!r} ({self.target}, from {self.origin}) failed to "
@@ -73,16 +74,6 @@ class Plugin:
                 f"{obj!r}, which is not a keras.callbacks.Callback subclass."
             )
         return obj
-
-
-def _load_target(target: str) -> object:
-    import importlib
-
-    module, _, attr = target.partition(":")
-    obj = importlib.import_module(module)
-    for part in attr.split(".") if attr else []:
-        obj = getattr(obj, part)
-    return obj
 
 
 def warn_once(key: str, message: str) -> None:

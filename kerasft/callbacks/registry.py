@@ -14,12 +14,12 @@ never stops the others from working.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kerasft._targets import load_target
 from kerasft.callbacks import plugins as _plugins
 from kerasft.errors import ConfigError, KerasftError, did_you_mean, unknown_name
 
@@ -118,9 +118,8 @@ def get_class(name: str) -> type:
     canonical = _canonical(name)
     if canonical in BUILTINS:
         target = BUILTINS[canonical]
-        module, _, attr = target.partition(":")
         try:
-            return getattr(importlib.import_module(module), attr)
+            return load_target(target)
         except (ImportError, AttributeError) as err:
             raise KerasftError(
                 f"Callback {canonical!r} ({target}) could not be imported: "

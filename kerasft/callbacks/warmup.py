@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
 
 import keras
 
+from kerasft._targets import load_target
 from kerasft.callbacks.lr_schedule_callback import FitPlan, LRScheduleCallback
 from kerasft.errors import KerasftError
 from kerasft.schedules.warmup import WarmupSchedule
@@ -119,6 +119,5 @@ def _deserialize_after(config: dict):
     if "schedule" in config:
         return keras.optimizers.schedules.deserialize(config["schedule"])
     if "callback" in config:
-        module, _, name = config["callback"].partition(":")
-        return getattr(importlib.import_module(module), name).from_config(config.get("config", {}))
+        return load_target(config["callback"]).from_config(config.get("config", {}))
     raise KerasftError(f"Cannot read Warmup's after={config!r}.")

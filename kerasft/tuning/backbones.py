@@ -18,11 +18,11 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import keras
 
+from kerasft._targets import load_target
 from kerasft.errors import KerasftError
 
 SMALL_CNN = "kerasft.tuning.backbones:small_cnn"
@@ -38,9 +38,8 @@ def resolve(path: str) -> Callable[..., keras.Model]:
     Raises:
         KerasftError: if the module or attribute is missing, or is not callable.
     """
-    module_name, _, attribute = path.partition(":")
     try:
-        factory = getattr(importlib.import_module(module_name), attribute)
+        factory = load_target(path)
     except (ImportError, AttributeError) as err:
         raise KerasftError(
             f"Backbone {path!r}: cannot import it ({type(err).__name__}: {err}). Give a "
