@@ -126,6 +126,7 @@ def main() -> dict:
         "kerasft_s": round(wall, 1),
         "test_accuracy": round(float(test_acc), 4),
         "val_accuracy": None if val_acc is None else round(float(val_acc), 4),
+        "val_history": [round(float(v), 4) for v in history.history.get("val_accuracy", [])],
         "wall_s": round(wall, 1),
         "setup_s": round(setup, 1),
         "phase_s": [round(t, 1) for t in history.phase_wall_times],
@@ -140,8 +141,8 @@ def main() -> dict:
         "batch_size": args.batch_size,
         "cache": args.cache,
         "cache_dtype": args.cache_dtype,
-        "target": ">= 90% test accuracy in <= 600 s wall",
-        "passed": bool(test_acc >= 0.9 and wall <= 600),
+        "target": ">= 93% test accuracy in <= 600 s wall (make demo, issue #11)",
+        "passed": bool(test_acc >= 0.93 and wall <= 600),
         "cpu_s": round(time.process_time(), 1),
     }
     if args.baseline == "on" and val is not None:

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "lr": 1e-3,
     "ft_lr": 5e-4,
     "ft_schedule": "cosine",
+    "ft_warmup": 0.1,
     "unfreeze_blocks": 6,
     "train_bn": True,
     "batch_size": 128,
@@ -54,6 +55,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "lr": (float, int),
     "ft_lr": (float, int, type(None)),
     "ft_schedule": (str, type(None)),
+    "ft_warmup": (float, int),
     "unfreeze_blocks": (int, str),
     "train_bn": (bool,),
     "batch_size": (int,),
@@ -92,8 +94,12 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
     return dict(config)
 
 
-def load(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a YAML config file (only the keys it sets)."""
+def read(path: str | os.PathLike) -> dict[str, Any]:
+    """The mapping a YAML file holds, unvalidated (`kerasft fit` and `kerasft tune` files).
+
+    Raises:
+        ConfigError: the file does not exist, is not YAML, or is not a mapping.
+    """
     if not os.path.exists(path):
         raise ConfigError(f"Config file {os.fspath(path)!r} does not exist.")
     with open(path) as f:
@@ -103,7 +109,12 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
             raise ConfigError(f"{os.fspath(path)!r} is not valid YAML: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{os.fspath(path)!r} must hold a mapping of keys to values.")
-    return validate(data, source=os.fspath(path))
+    return data
+
+
+def load(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a YAML config file (only the keys it sets)."""
+    return validate(read(path), source=os.fspath(path))
 
 
 def resolve(*layers: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -255,6 +255,7 @@ CALLBACK_CONFIGS = [
     (PolynomialDecay, {"initial_lr": 0.3, "end_lr": 0.01, "decay_epochs": 3, "cycle": True}),
     (PhaseCosine, {}),
     (PhaseCosine, {"phase": None, "floor": 0.1, "verbose": 1}),
+    (PhaseCosine, {"warmup": 0.25}),
 ]
 
 
@@ -373,6 +374,20 @@ def test_phase_cosine_decays_only_phase_two_of_fine_tune(cache, tmp_path):
     rows = list(csv.DictReader((tmp_path / "history.csv").open()))
     logged = [float(r["learning_rate"]) for r in rows]
     assert logged == pytest.approx([1e-2, tail[3], tail[7]], rel=1e-5)
+
+
+def test_phase_cosine_warmup_is_keras_cosine_decay_warmup():
+    # 8 steps, warm-up over a quarter of them: Keras's own linear warm-up from 0, then its
+    # cosine over the other 6 steps.
+    _, _, seen = _fit(PhaseCosine(phase=None, warmup=0.25, floor=0.1), epochs=2)
+    keras_schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, 6, alpha=0.1, warmup_target=0.1, warmup_steps=2
+    )
+    expected = [float(keras_schedule(step)) for step in range(8)]
+    assert seen == pytest.approx(expected, rel=1e-5, abs=1e-9)
+    assert seen[0] == 0.0 and seen[2] == pytest.approx(0.1)  # the rate peaks after warm-up
+    with pytest.raises(KerasftError, match="warmup=1"):
+        PhaseCosine(warmup=1)
 
 
 def test_phase_cosine_bad_arguments_and_unknown_length():

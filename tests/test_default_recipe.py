@@ -38,13 +38,18 @@ class PhaseSnapshots(keras.callbacks.Callback):
 
     def __init__(self):
         super().__init__()
-        self.starts, self.ends = [], []
+        self.starts, self.ends, self.rates = [], [], {}
 
     def on_train_begin(self, logs=None):
         self.starts.append(values(self.model))
 
     def on_train_end(self, logs=None):
         self.ends.append(values(self.model))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        # The rate each step trains at (the schedule set it before this callback ran).
+        rate = keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        self.rates.setdefault(len(self.starts), []).append(float(rate))
 
 
 def values(model: keras.Model) -> list[np.ndarray]:
@@ -140,6 +145,18 @@ def test_both_phases_train_on_cached_features_at_the_right_cut(run):
     assert f"train: computed {n} rows of {below} features" in out, out
     assert f"train: computed {n} rows of kft_head_pool features" in out, out
     assert f"train: {n} rows of {below} features reused" in out, out
+
+
+def test_phase_2_warms_up_then_decays_along_a_cosine(run):
+    cfg, rates = run.cfg, run.snapshots.rates
+    assert rates[1] == pytest.approx([cfg["lr"]] * len(rates[1]))  # phase 1: constant
+    phase2 = np.array(rates[2])
+    warmup = round(cfg["ft_warmup"] * len(phase2))
+    assert warmup >= 1  # the shrunk run still has a warm-up to check
+    ramp = cfg["ft_lr"] * np.arange(warmup) / warmup
+    assert phase2[:warmup] == pytest.approx(ramp, rel=1e-6, abs=1e-12)
+    assert phase2[warmup] == pytest.approx(cfg["ft_lr"])
+    assert np.all(np.diff(phase2[warmup:]) < 0) and phase2[-1] < 0.05 * cfg["ft_lr"]
 
 
 def test_batchnorm_moving_statistics_never_move(run):

@@ -126,6 +126,8 @@ def test_bad_labels_fail_before_training():
         kft.fine_tune(model, (np.zeros((4, 16, 16, 3)), np.array([0, 1, 2, 0])), epochs=1)
     with pytest.raises(KerasftError, match="epochs="):
         kft.fine_tune(model, (x, np.array([0, 1, 2, 0])), epochs=(1, 2, 3))
+    with pytest.raises(KerasftError, match="ft_warmup=1.5"):
+        kft.fine_tune(model, (x, np.array([0, 1, 2, 0])), ft_warmup=1.5)
 
 
 def test_recompile_guard_warns_when_trainability_changes_after_compile():
@@ -165,7 +167,7 @@ def test_the_defaults_are_the_main_job_recipe():
     from kerasft import config
 
     params = inspect.signature(kft.fine_tune).parameters
-    shared = ("lr", "ft_schedule", "unfreeze_blocks", "train_bn", "optimizer", "label_smoothing",
+    shared = ("lr", "ft_schedule", "ft_warmup", "unfreeze_blocks", "train_bn", "optimizer", "label_smoothing",
               "batch_size", "seed", "cache", "backup_overhead", "verbose")  # fmt: skip
     assert {k: params[k].default for k in shared} == {k: config.DEFAULTS[k] for k in shared}
     assert params["epochs"].default == tuple(config.DEFAULTS["epochs"])

@@ -24,6 +24,9 @@ class PhaseCosine(LRScheduleCallback):
     Args:
         phase: the phase to schedule (1 or 2), or None for every `fit`.
         floor: the final learning rate, as a fraction of the compiled one.
+        warmup: the share of the phase's steps (0 to 1) over which the rate first rises
+            linearly from 0 to the compiled one; the cosine takes the rest. Newly unfrozen
+            blocks meet Adam's first, largest steps at a small rate this way.
         steps_per_epoch: only needed for datasets of unknown length.
         verbose: 1 prints the rate at each epoch start.
 
@@ -48,6 +51,7 @@ class PhaseCosine(LRScheduleCallback):
         self,
         phase: int | None = 2,
         floor: float = 0.0,
+        warmup: float = 0.0,
         steps_per_epoch: int | None = None,
         verbose: int = 0,
     ):
@@ -58,8 +62,13 @@ class PhaseCosine(LRScheduleCallback):
             )
         if not 0.0 <= floor <= 1.0:
             raise KerasftError(f"floor={floor!r} must be between 0 and 1 (a fraction of the rate).")
+        if not 0.0 <= warmup < 1.0:
+            raise KerasftError(
+                f"warmup={warmup!r} must be at least 0 and below 1 (a share of the phase's steps)."
+            )
         self.phase = phase
         self.floor = floor
+        self.warmup = warmup
         self._in_phase = False
         self._compiled_lr: float | None = None
 
@@ -70,9 +79,15 @@ class PhaseCosine(LRScheduleCallback):
                 "PhaseCosine decays over all steps of the phase, but their number is unknown "
                 "(a dataset of unknown length): pass steps_per_epoch to fit() or to PhaseCosine."
             )
-        cosine = keras.optimizers.schedules.CosineDecay(plan.base_lr, total, alpha=self.floor)
-        # Every step's rate at once: a lookup per batch instead of a few eager ops.
-        rates = keras.ops.convert_to_numpy(cosine(np.arange(total + 1))).astype("float64")
+        warmup = int(round(self.warmup * total))
+        cosine = keras.optimizers.schedules.CosineDecay(
+            plan.base_lr, total - warmup, alpha=self.floor
+        )
+        # Every step's rate at once: a lookup per batch instead of a few eager ops. The
+        # warm-up is CosineDecay's own linear one (from 0), which only evaluates step by step.
+        ramp = plan.base_lr * np.arange(warmup) / max(warmup, 1)
+        decay = keras.ops.convert_to_numpy(cosine(np.arange(total - warmup + 1)))
+        rates = np.concatenate([ramp, decay]).astype("float64")
         return lambda step: rates[min(int(step), total)]
 
     def _rate(self) -> float:

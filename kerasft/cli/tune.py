@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 
-import yaml
-
 from kerasft.errors import ConfigError
 
 SEARCH_KEYS = (
@@ -65,16 +63,9 @@ def split_config(data: dict) -> tuple[dict, dict]:
 
 
 def load(path: str) -> tuple[dict, dict]:
-    if not os.path.exists(path):
-        raise ConfigError(f"Config file {path!r} does not exist.")
-    with open(path) as f:
-        try:
-            data = yaml.safe_load(f) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path!r} is not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path!r} must hold a mapping of keys to values.")
-    return split_config(data)
+    from kerasft import config
+
+    return split_config(config.read(path))
 
 
 def set_role(args: argparse.Namespace) -> None:

@@ -32,13 +32,15 @@ def fine_tune_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """
     from kerasft import callbacks
 
-    schedule_callbacks(cfg["ft_schedule"])  # an unknown schedule fails here, before any work
+    # An unknown schedule or a bad warm-up fails here, before any work.
+    schedule_callbacks(cfg["ft_schedule"], warmup=cfg["ft_warmup"])
     epochs = cfg["epochs"]
     return dict(
         epochs=epochs if isinstance(epochs, int) else tuple(epochs),
         lr=cfg["lr"],
         ft_lr=cfg["ft_lr"],
         ft_schedule=cfg["ft_schedule"],
+        ft_warmup=cfg["ft_warmup"],
         unfreeze_blocks=cfg["unfreeze_blocks"],
         train_bn=cfg["train_bn"],
         optimizer=cfg["optimizer"],

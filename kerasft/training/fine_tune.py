@@ -130,26 +130,35 @@ def sets_learning_rate(callback: keras.callbacks.Callback) -> bool:
 
 
 def schedule_callbacks(
-    ft_schedule: str | None, callbacks: Sequence[keras.callbacks.Callback] = ()
+    ft_schedule: str | None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    warmup: float = 0.0,
 ) -> list[keras.callbacks.Callback]:
-    """The callbacks of `ft_schedule`: a cosine over phase 2, or none (a constant `ft_lr`).
+    """The callbacks of `ft_schedule`: a cosine over phase 2 (after a linear warm-up over
+    `warmup` of its steps), or none (a constant `ft_lr`).
 
     None either when one of `callbacks` drives the learning rate itself: two schedules
     setting the rate at every batch would fight, and the user's wins.
 
     Raises:
-        KerasftError: an unknown `ft_schedule`, naming it and the fix.
+        KerasftError: an unknown `ft_schedule` or a `warmup` outside [0, 1), naming it and
+            the fix.
     """
     if ft_schedule not in ("cosine", None):
         raise KerasftError(
             f"ft_schedule={ft_schedule!r}: use 'cosine' or null (constant ft_lr); other "
             "schedules go in `callbacks:` (e.g. {name: one_cycle, max_lr: 0.001})."
         )
+    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup < 1:
+        raise KerasftError(
+            f"ft_warmup={warmup!r}: use a share of phase 2's steps from 0 (no warm-up) to "
+            "below 1, e.g. 0.1."
+        )
     if ft_schedule is None or any(sets_learning_rate(c) for c in callbacks):
         return []
     from kerasft.callbacks.phase_cosine import PhaseCosine
 
-    return [PhaseCosine(phase=2)]
+    return [PhaseCosine(phase=2, warmup=warmup)]
 
 
 def _runner(cache) -> FitRunner:
@@ -171,6 +180,7 @@ def fine_tune(
     lr: float = 1e-3,
     ft_lr: float | None = None,
     ft_schedule: str | None = "cosine",
+    ft_warmup: float = 0.1,
     unfreeze_blocks: int | str = 6,
     train_bn: bool = True,
     optimizer="adam",
@@ -208,6 +218,9 @@ def fine_tune(
             batch: `kft.callbacks.PhaseCosine`) or None (constant `ft_lr`). A callback of
             `callbacks` that drives the rate itself (a kerasft LR schedule, Keras's
             `LearningRateScheduler` or `ReduceLROnPlateau`, `LRFinder`) replaces it.
+        ft_warmup: with the cosine, the share of phase 2's steps (0 to 1) over which the
+            rate first rises linearly from 0 to `ft_lr`: the newly unfrozen blocks meet
+            Adam's first, largest updates at a small rate.
         unfreeze_blocks: the backbone blocks phase 2 trains, counted from the top (an int,
             or "all").
         train_bn: also train BatchNorm gamma/beta in phase 2 (the statistics never train).
@@ -241,7 +254,7 @@ def fine_tune(
     if lr is None or lr <= 0:
         raise KerasftError(f"lr={lr!r}: the head learning rate must be positive, e.g. 1e-3.")
     ft_lr = lr / 2 if ft_lr is None else ft_lr
-    schedule = schedule_callbacks(ft_schedule, callbacks or [])
+    schedule = schedule_callbacks(ft_schedule, callbacks or [], warmup=ft_warmup)
     runner = _runner(cache)
     data = prepare(train, val, model, infer_task(model), batch_size=batch_size, seed=seed)
     plan = plan_phases(
