@@ -6,7 +6,7 @@ Keras guide's recipe given the same training time.
 
 kerasft's side executes the README's Quick start code block itself (read from README.md, so
 the figure is the snippet's): load Fashion-MNIST, `kft.build`, `kft.fine_tune` with its
-defaults, `model.save`. The timer runs from before the snippet starts to the end of
+defaults (but the epochs it passes), `model.save`. The timer runs from before the snippet starts to the end of
 `model.save`. The flags only shrink the run (a subset of the 60,000 training images, other
 epochs or input size, random weights). The baseline then runs the guide's recipe
 (`bench/_common.guide_fine_tune`) on the same training images at the same input size for as
@@ -48,7 +48,11 @@ def shrink(code: str, args) -> str:
     if args.image_size:
         code = re.sub(r"image_size=\d+", f"image_size={args.image_size}", code)
     if args.epochs:
-        code = code.replace(run_dir, f"epochs={tuple(args.epochs)}, {run_dir}")
+        epochs = f"epochs={tuple(args.epochs)}"
+        if re.search(r"epochs=\(\d+, \d+\)", code):
+            code = re.sub(r"epochs=\(\d+, \d+\)", epochs, code)
+        else:
+            code = code.replace(run_dir, f"{epochs}, {run_dir}")
     if c.weights(args) is None:
         code = code.replace('kft.build("mobilenet",', 'kft.build("mobilenet", weights=None,')
     return code

@@ -204,14 +204,6 @@ ROWS = [
         _main_job,
         ">= 93% in <= 600 s",
     ),
-    (
-        "main_job",
-        "the same with BatchNorm frozen (`python bench/main_job.py --train-bn 0`)",
-        "main_job",
-        {"train_samples": 55_000, "test_samples": 10_000, "train_bn": 0, "baseline": "on"},
-        _main_job,
-        "",
-    ),
 ]
 HEADERS = {
     "quick_start": "| run (command) | kerasft: test accuracy (10,000 images), wall time "

@@ -19,7 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "train_samples": 55000,
     "val_samples": 5000,
     "image_size": 64,
-    "epochs": [5, 3],
+    "epochs": [5, 5],
     "lr": 1e-3,
     "ft_lr": 5e-4,
     "ft_schedule": "cosine",

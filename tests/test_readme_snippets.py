@@ -64,7 +64,8 @@ def test_quick_start(tmp_path, monkeypatch, fashion_mnist, imagenet_mobilenet):
     monkeypatch.chdir(tmp_path)
     code = reduced(
         snippet("import kerasft as kft\n\n(x_train,"),
-        ("kft.fine_tune(model, (x_train, y_train)", "kft.fine_tune(model, (x_train[:256], y_train[:256]), epochs=(1, 1)"),
+        ("kft.fine_tune(model, (x_train, y_train)", "kft.fine_tune(model, (x_train[:256], y_train[:256])"),
+        ("epochs=(5, 3)", "epochs=(1, 1)"),
         ("image_size=64", "image_size=32"),
     )  # fmt: skip
     ns = run(code)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from kerasft import config
+
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 TINY = [
     "--train-samples",
@@ -90,7 +92,8 @@ def test_time_to_90_reports_an_unreached_target_as_not_reached_within_the_cap(be
     assert len(curve) < 5 and all(point["t"] <= cap for point in curve[:-1])
     assert result["keras_s"] > cap
     assert result["guide_image_size"] == result["image_size"] == 32
-    assert len(result["kerasft_curve"]) == 8  # one validation point per epoch of 5 + 3
+    # One validation point per epoch of the default recipe.
+    assert len(result["kerasft_curve"]) == sum(config.DEFAULTS["epochs"])
 
 
 @pytest.mark.slow

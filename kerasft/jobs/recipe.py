@@ -11,6 +11,22 @@ from typing import Any
 
 from kerasft.training.fine_tune import schedule_callbacks
 
+# Config keys that are `fine_tune` arguments of the same name and meaning.
+_AS_GIVEN = (
+    "lr",
+    "ft_lr",
+    "ft_schedule",
+    "ft_warmup",
+    "unfreeze_blocks",
+    "train_bn",
+    "optimizer",
+    "label_smoothing",
+    "batch_size",
+    "seed",
+    "cache",
+    "backup_overhead",
+)
+
 
 def fine_tune_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The `kft.fine_tune` keyword arguments of a resolved `kerasft fit` config.
@@ -37,17 +53,6 @@ def fine_tune_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
     epochs = cfg["epochs"]
     return dict(
         epochs=epochs if isinstance(epochs, int) else tuple(epochs),
-        lr=cfg["lr"],
-        ft_lr=cfg["ft_lr"],
-        ft_schedule=cfg["ft_schedule"],
-        ft_warmup=cfg["ft_warmup"],
-        unfreeze_blocks=cfg["unfreeze_blocks"],
-        train_bn=cfg["train_bn"],
-        optimizer=cfg["optimizer"],
-        label_smoothing=cfg["label_smoothing"],
-        batch_size=cfg["batch_size"],
-        seed=cfg["seed"],
-        cache=cfg["cache"],
-        backup_overhead=cfg["backup_overhead"],
         callbacks=callbacks.from_config(cfg["callbacks"]),
+        **{key: cfg[key] for key in _AS_GIVEN},
     )

@@ -176,7 +176,7 @@ def fine_tune(
     train,
     val=None,
     *,
-    epochs: int | tuple[int, int] = (5, 3),
+    epochs: int | tuple[int, int] = (5, 5),
     lr: float = 1e-3,
     ft_lr: float | None = None,
     ft_schedule: str | None = "cosine",
