@@ -78,9 +78,14 @@ def phase_1_state(run_dir):
 
 
 def cosine(epoch):
-    """The default `ft_schedule: cosine` rate logged at the end of `epoch` (its last step)."""
+    """The default `ft_schedule: cosine` rate logged at the end of `epoch` (its last step),
+    after the default linear warm-up over `ft_warmup` of phase 2's steps."""
     step = (epoch - HEAD) * STEPS + STEPS - 1
-    return config.DEFAULTS["ft_lr"] * 0.5 * (1 + math.cos(math.pi * step / (FT * STEPS)))
+    warmup = round(config.DEFAULTS["ft_warmup"] * FT * STEPS)
+    if step < warmup:
+        return config.DEFAULTS["ft_lr"] * step / warmup
+    decay = (step - warmup) / (FT * STEPS - warmup)
+    return config.DEFAULTS["ft_lr"] * 0.5 * (1 + math.cos(math.pi * decay))
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import kerasft as kft
+from kerasft import config
 from kerasft.errors import KerasftError
 from kerasft.training.guard import warn_if_stale_compile
 from kerasft.training.phase import current_phase
@@ -164,8 +165,6 @@ def test_a_users_own_model_trains_its_own_head(imagenet_mobilenet):
 def test_the_defaults_are_the_main_job_recipe():
     import inspect
 
-    from kerasft import config
-
     params = inspect.signature(kft.fine_tune).parameters
     shared = ("lr", "ft_schedule", "ft_warmup", "unfreeze_blocks", "train_bn", "optimizer", "label_smoothing",
               "batch_size", "seed", "cache", "backup_overhead", "verbose")  # fmt: skip
@@ -192,7 +191,7 @@ def test_no_argument_runs_the_fast_path():
         )
         history = kft.fine_tune(model, (x, y), (x[:16], y[:16]), callbacks=[probe], verbose=0)
         finals.append(model.get_weights())
-    assert history.epoch == list(range(8))
+    assert history.epoch == list(range(sum(config.DEFAULTS["epochs"])))
     assert {p: how.split(" ")[:2] for p, how in history.runner_report.items()} == {
         1: ["cached", "at"],
         2: ["cached", "at"],
