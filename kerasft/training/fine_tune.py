@@ -11,6 +11,7 @@ runner: `FitRunner` (`training/runner.py`, the model's own `fit`) or `CachedRunn
 
 from __future__ import annotations
 
+import numbers
 import os
 import time
 from collections.abc import Sequence
@@ -149,7 +150,7 @@ def schedule_callbacks(
             f"ft_schedule={ft_schedule!r}: use 'cosine' or null (constant ft_lr); other "
             "schedules go in `callbacks:` (e.g. {name: one_cycle, max_lr: 0.001})."
         )
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not 0 <= warmup < 1:
+    if isinstance(warmup, bool) or not isinstance(warmup, numbers.Real) or not 0 <= warmup < 1:
         raise KerasftError(
             f"ft_warmup={warmup!r}: use a share of phase 2's steps from 0 (no warm-up) to "
             "below 1, e.g. 0.1."
