@@ -83,8 +83,9 @@ class PhaseCosine(LRScheduleCallback):
         cosine = keras.optimizers.schedules.CosineDecay(
             plan.base_lr, total - warmup, alpha=self.floor
         )
-        # Every step's rate at once: a lookup per batch instead of a few eager ops. The
-        # warm-up is CosineDecay's own linear one (from 0), which only evaluates step by step.
+        # Every step's rate at once: a lookup per batch instead of a few eager ops. The ramp
+        # is CosineDecay's linear warm-up from 0, written out because CosineDecay with
+        # warmup_steps evaluates one step at a time (an ops.cond), not an array of them.
         ramp = plan.base_lr * np.arange(warmup) / max(warmup, 1)
         decay = keras.ops.convert_to_numpy(cosine(np.arange(total - warmup + 1)))
         rates = np.concatenate([ramp, decay]).astype("float64")
