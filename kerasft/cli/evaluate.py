@@ -6,9 +6,9 @@ top_losses_gradcam.png) goes to `--out`, by default `RUN_DIR/evaluation`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from kerasft import model_file
 from kerasft.errors import KerasftError
 
 
@@ -31,55 +31,6 @@ def register(subparsers) -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N test images")
     parser.add_argument("--tensorboard", metavar="LOGDIR", help="also log the report there")
     parser.set_defaults(func=run)
-
-
-def resolve_model_path(path: str) -> tuple[Path, Path | None]:
-    """`(model_file, run_dir)` for a `.keras` file or a run directory holding `model.keras`."""
-    p = Path(path)
-    if p.is_dir():
-        model_file = p / "model.keras"
-        if not model_file.exists():
-            raise KerasftError(
-                f"{p} is a folder without model.keras; give a run directory of `kerasft fit` or "
-                "a .keras file."
-            )
-        return model_file, p
-    if not p.exists():
-        raise KerasftError(f"{p}: no such file or run directory.")
-    if p.suffix != ".keras":
-        raise KerasftError(
-            f"{p} is not a .keras model file; save models with model.save('m.keras')."
-        )
-    return p, None
-
-
-def load_model(path: str):
-    import keras
-
-    import kerasft  # noqa: F401  (registers kerasft's serializable layers)
-
-    model_file, run_dir = resolve_model_path(path)
-    return keras.models.load_model(model_file), run_dir
-
-
-def run_info(run_dir: Path | None) -> dict:
-    """What a run directory says about its data: config.yaml `data`, metrics.json class names."""
-    info: dict = {}
-    if run_dir is None:
-        return info
-    config = run_dir / "config.yaml"
-    if config.exists():
-        import yaml
-
-        cfg = yaml.safe_load(config.read_text()) or {}
-        if isinstance(cfg.get("data"), str):
-            info["data"] = cfg["data"]
-    metrics = run_dir / "metrics.json"
-    if metrics.exists():
-        names = json.loads(metrics.read_text()).get("class_names")
-        if names:
-            info["class_names"] = [str(n) for n in names]
-    return info
 
 
 def fit_images(images, input_shape):
@@ -141,9 +92,9 @@ def run(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise KerasftError(f"--limit {args.limit}: give a positive number of images.")
-    model, run_dir = load_model(args.model)
-    info = run_info(run_dir)
-    spec = args.data or info.get("data")
+    loaded = model_file.load(args.model)
+    model, run_dir = loaded.model, loaded.run_dir
+    spec = args.data or loaded.data
     if not spec:
         raise KerasftError(
             "No --data given and the run directory names none; pass --data fashion_mnist or "
@@ -161,8 +112,7 @@ def run(args) -> int:
     elif run_dir is not None:
         out = run_dir / "evaluation"
     else:
-        model_file, _ = resolve_model_path(args.model)
-        out = model_file.with_name(model_file.stem + "_evaluation")
+        out = loaded.path.with_name(loaded.path.stem + "_evaluation")
     report = evaluate(
         model,
         ds,

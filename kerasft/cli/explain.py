@@ -53,13 +53,13 @@ def _read_images(paths: list[str], model) -> np.ndarray:
 
 
 def run(args) -> int:
-    from kerasft.cli.evaluate import load_model, run_info
+    from kerasft import model_file
     from kerasft.explain import GradCAM, overlay
 
     if not 0.0 <= args.alpha <= 1.0:
         raise KerasftError(f"--alpha {args.alpha}: give an opacity between 0 and 1.")
-    model, run_dir = load_model(args.model)
-    names = run_info(run_dir).get("class_names")
+    loaded = model_file.load(args.model)
+    model, names = loaded.model, loaded.class_names
     explainer = GradCAM(model, layer=args.layer)
     x = _read_images(args.images, model)
     probs = np.asarray(model.predict(x, verbose=0))

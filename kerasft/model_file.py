@@ -1,0 +1,153 @@
+"""`.keras` files that know their classes: save, find and load a model with its class names.
+
+A `.keras` file is a zip archive; kerasft adds one small member, `kerasft.json`, holding the
+class names and the data source. `keras.models.load_model` reads only the members it knows, so
+the file still reloads with plain Keras, and kerasft's `predict`, `evaluate` and `export` read
+the names back and answer with class names, not indices.
+
+Example:
+
+>>> import os, tempfile, keras
+>>> from kerasft import model_file
+>>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+>>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+>>> model_file.save(model, path, class_names=["cat", "dog"], data="folder:pets/")
+>>> model_file.read_info(path)["class_names"]
+['cat', 'dog']
+>>> keras.models.load_model(path).output_shape
+(None, 2)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from kerasft.errors import KerasftError
+
+MEMBER = "kerasft.json"
+
+
+def save(
+    model,
+    path: str | os.PathLike,
+    *,
+    class_names: list[str] | None = None,
+    data: str | None = None,
+) -> Path:
+    """`model.save(path)`, then record `class_names` and the `data` source inside the file.
+
+    Args:
+        model: the Keras model to save.
+        path: the `.keras` file to write.
+        class_names: the names of the model's output classes, in output order.
+        data: where the training data came from (e.g. `"folder:photos/"`), for the record.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    model.save(path)
+    info = {}
+    if class_names is not None:
+        info["class_names"] = [str(name) for name in class_names]
+    if data is not None:
+        info["data"] = str(data)
+    if info:
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(MEMBER, json.dumps(info, indent=1))
+    return path
+
+
+def read_info(path: str | os.PathLike) -> dict:
+    """What kerasft recorded in a `.keras` file (`class_names`, `data`), or {} if nothing."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if MEMBER not in archive.namelist():
+                return {}
+            return json.loads(archive.read(MEMBER))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return {}
+
+
+def resolve(path: str | os.PathLike) -> tuple[Path, Path | None]:
+    """`(model_file, run_dir)` for a `.keras` file or a run directory holding `model.keras`.
+
+    Raises:
+        KerasftError: the path does not exist, or is neither of the two.
+    """
+    p = Path(path)
+    if p.is_dir():
+        model_path = p / "model.keras"
+        if not model_path.exists():
+            raise KerasftError(
+                f"{p} is a folder without model.keras; give a run directory of `kerasft fit` or "
+                "a .keras file."
+            )
+        return model_path, p
+    if not p.exists():
+        raise KerasftError(f"{p}: no such file or run directory.")
+    if p.suffix != ".keras":
+        raise KerasftError(
+            f"{p} is not a .keras model file; save models with model.save('m.keras')."
+        )
+    return p, None
+
+
+def run_info(run_dir: Path | None) -> dict:
+    """What a run directory says about its data: config.yaml `data`, metrics.json class names."""
+    info: dict = {}
+    if run_dir is None:
+        return info
+    config = run_dir / "config.yaml"
+    if config.exists():
+        import yaml
+
+        cfg = yaml.safe_load(config.read_text()) or {}
+        if isinstance(cfg.get("data"), str):
+            info["data"] = cfg["data"]
+    metrics = run_dir / "metrics.json"
+    if metrics.exists():
+        names = json.loads(metrics.read_text()).get("class_names")
+        if names:
+            info["class_names"] = [str(n) for n in names]
+    return info
+
+
+@dataclass
+class Loaded:
+    """A loaded model with what is known about it.
+
+    Attributes:
+        model: the Keras model.
+        path: the `.keras` file it came from.
+        run_dir: the run directory holding it, or None.
+        class_names: its class names (from the file, else the run directory), or None.
+        data: the data source it was trained on, or None.
+    """
+
+    model: object
+    path: Path
+    run_dir: Path | None
+    class_names: list[str] | None
+    data: str | None
+
+
+def load(path: str | os.PathLike) -> Loaded:
+    """Load a `.keras` file or a run directory's model, with its class names and data source."""
+    import keras
+
+    import kerasft  # noqa: F401  (registers kerasft's serializable layers)
+
+    model_path, run_dir = resolve(path)
+    info = {**run_info(run_dir), **read_info(model_path)}
+    return Loaded(
+        model=keras.models.load_model(model_path),
+        path=model_path,
+        run_dir=run_dir,
+        class_names=info.get("class_names"),
+        data=info.get("data"),
+    )
