@@ -1,4 +1,8 @@
-"""`kerasft evaluate RUN_DIR_OR_MODEL --data fashion_mnist|FOLDER`: write an evaluation report.
+"""`kerasft evaluate RUN_DIR_OR_MODEL [--data DATA]`: write an evaluation report.
+
+Without `--data` a run directory is scored on its own test split. `--data` takes what
+`kerasft fit` takes: a Keras dataset (its test split), a class-folder tree (its `test/`
+sub-tree, or every image), a CSV of paths and labels, or `tfds:NAME` (its test split).
 
 The report (report.json, report.md, confusion_matrix.png, top_losses.png and
 top_losses_gradcam.png) goes to `--out`, by default `RUN_DIR/evaluation`.
@@ -21,8 +25,8 @@ def register(subparsers) -> None:
     parser.add_argument("model", metavar="RUN_DIR_OR_MODEL", help="a run directory or .keras file")
     parser.add_argument(
         "--data",
-        help="a Keras dataset name (fashion_mnist, mnist, cifar10, cifar100; its test split) or "
-        "an image folder with one sub-folder per class; default: the run's config.yaml data",
+        help="a Keras dataset (its test split), a class-folder tree (its test/ sub-tree, or all "
+        "of it), a CSV of paths and labels or tfds:NAME; default: the run's own test split",
     )
     parser.add_argument("--out", help="output folder (default: RUN_DIR/evaluation)")
     parser.add_argument("--tta", action="store_true", help="test-time augmentation (flip, shifts)")
@@ -59,32 +63,53 @@ def fit_images(images, input_shape):
     return x
 
 
-def load_data(spec: str, model, batch_size: int, limit: int | None):
-    """`(dataset, class_names)`: a Keras dataset's test split or a class-folder of images."""
+def load_data(spec: str | None, loaded, batch_size: int, limit: int | None):
+    """`(dataset, class_names, what)`: the data to evaluate `loaded.model` on.
+
+    No `spec`: the run directory's own test split (the images its metrics.json was scored on).
+    Else a Keras dataset's test split, a folder (its `test/` sub-tree, or all of it), a CSV or
+    `tfds:NAME` (see `kerasft.jobs.datasets.held_out`).
+    """
     import tensorflow as tf
 
+    from kerasft.jobs import datasets
+
+    model = loaded.model
     input_shape = tuple(model.inputs[0].shape)
-    folder = Path(spec)
-    if folder.is_dir():
-        from kerasft.data import from_folder
-
-        height, width = (input_shape[1], input_shape[2]) if len(input_shape) == 4 else (None, None)
-        size = (height, width) if height and width else None
-        data = from_folder(folder, image_size=size, batch_size=batch_size, shuffle=False)
-        ds, names = data.train, list(data.info.class_names)
-        if limit:
-            ds = ds.unbatch().take(limit).batch(batch_size)
-    elif "/" in spec or spec.startswith("."):
-        raise KerasftError(f"--data {spec}: no such folder (a class-folder tree was expected).")
+    run_config = loaded.run_dir is not None and (loaded.run_dir / "config.yaml").exists()
+    if spec is None and run_config:
+        data, names = datasets.run_test_data(loaded.run_dir, batch_size)
+        what = f"the test split of {loaded.run_dir}"
     else:
-        from kerasft.data.keras_datasets import load_arrays
+        spec = spec or _recorded_path(loaded.data)
+        if not spec:
+            raise KerasftError(
+                "No --data given and the model records none; pass --data fashion_mnist, "
+                "--data path/to/class_folders or --data labels.csv."
+            )
+        height, width = (input_shape[1], input_shape[2]) if len(input_shape) == 4 else (None, None)
+        data, names = datasets.held_out(
+            spec,
+            image_size=(height, width) if height and width else None,
+            batch_size=batch_size,
+            class_names=loaded.class_names,
+        )
+        what = spec
+    if isinstance(data, tuple):
+        x, y = data
+        data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    if limit:
+        data = data.unbatch().take(limit).batch(batch_size)
+    data = data.map(lambda x, y: (fit_images(x, input_shape), y)).prefetch(tf.data.AUTOTUNE)
+    return data, names, what
 
-        _, (x, y), names = load_arrays(spec)
-        if limit:
-            x, y = x[:limit], y[:limit]
-        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    ds = ds.map(lambda x, y: (fit_images(x, input_shape), y)).prefetch(tf.data.AUTOTUNE)
-    return ds, names
+
+def _recorded_path(source: str | None) -> str | None:
+    # model_file records "folder:/abs/path", "csv:/abs/file.csv" or "keras:name".
+    if not source:
+        return None
+    prefix, _, rest = source.partition(":")
+    return rest if prefix in ("folder", "csv") else source
 
 
 def run(args) -> int:
@@ -94,13 +119,7 @@ def run(args) -> int:
         raise KerasftError(f"--limit {args.limit}: give a positive number of images.")
     loaded = model_file.load(args.model)
     model, run_dir = loaded.model, loaded.run_dir
-    spec = args.data or loaded.data
-    if not spec:
-        raise KerasftError(
-            "No --data given and the run directory names none; pass --data fashion_mnist or "
-            "--data path/to/class_folders."
-        )
-    ds, names = load_data(spec, model, args.batch_size, args.limit)
+    ds, names, spec = load_data(args.data, loaded, args.batch_size, args.limit)
     units = model.outputs[0].shape[-1]
     if len(names) != (2 if units == 1 else units):
         raise KerasftError(

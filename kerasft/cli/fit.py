@@ -12,7 +12,16 @@ from kerasft.errors import ConfigError
 _FLAGS = [
     ("--backbone", "backbone", str, "backbone name (see `kerasft backbones`)"),
     ("--weights", "weights", str, "'imagenet', 'none' or a weights file"),
-    ("--data", "data", str, "dataset name, e.g. fashion_mnist"),
+    (
+        "--data",
+        "data",
+        str,
+        "a class-folder tree, a CSV of image paths and labels, a Keras dataset "
+        "(fashion_mnist, keras:cifar10) or tfds:NAME",
+    ),
+    ("--val-split", "val_split", float, "validation share carved out of folder/CSV data"),
+    ("--test-split", "test_split", float, "test share carved out of folder/CSV data"),
+    ("--data-dir", "data_dir", str, "where tfds:NAME data was prepared"),
     ("--train-samples", "train_samples", int, "training images drawn from the train split"),
     ("--val-samples", "val_samples", int, "validation images drawn from the train split"),
     ("--image-size", "image_size", int, "side of the backbone's input in pixels"),

@@ -12,9 +12,10 @@ import keras
 import numpy as np
 
 from kerasft import config as config_module
+from kerasft import model_file
 from kerasft.builder import build
 from kerasft.errors import KerasftError
-from kerasft.jobs.datasets import job_arrays
+from kerasft.jobs.datasets import JobData, job_data, kind
 from kerasft.jobs.model import build_kwargs
 from kerasft.jobs.recipe import fine_tune_kwargs
 from kerasft.jobs.run_dir import new_run_dir, unfinished_run, write_json
@@ -33,29 +34,72 @@ def _verbosity(verbose):
     return verbose
 
 
-def _build(cfg: dict[str, Any], train, class_names: list[str]) -> keras.Model:
+def _build(cfg: dict[str, Any], data: JobData) -> keras.Model:
     model = build(
         cfg["backbone"],
-        len(class_names),
-        input_shape=train[0].shape[1:],
+        len(data.class_names),
+        task="multilabel" if data.multilabel else "multiclass",
+        input_shape=data.image_shape,
         **build_kwargs(cfg),
     )
     _log(
         f"model: {cfg['backbone']} ({cfg['weights'] or 'random init'}), "
-        f"{train[0].shape[1]} px input, {cfg['image_size']} px backbone; "
+        f"{data.image_shape[0]} px input, {cfg['image_size']} px backbone; "
         f"phases {cfg['epochs'][0]} + {cfg['epochs'][1]} epochs"
     )
     return model
 
 
+def _describe(data: JobData) -> str:
+    counts = ", ".join(f"{n} {split}" for split, n in data.counts.items())
+    skipped = f"; {len(data.skipped)} unreadable files skipped" if data.skipped else ""
+    return (
+        f"data {data.source}: {counts} images of shape {data.image_shape}, "
+        f"{len(data.class_names)} classes{skipped}"
+    )
+
+
+def score(model: keras.Model, test, multilabel: bool = False) -> dict[str, Any]:
+    """Test accuracy of `model` on `(x, y)` arrays or a batched `(images, labels)` dataset.
+
+    For multilabel data `test_accuracy` is the share of images whose every label is right,
+    `test_binary_accuracy` the share of right labels.
+    """
+    if test is None:
+        return {"test_accuracy": None, "test_samples": 0}
+    if isinstance(test, tuple):
+        probs = model.predict(test[0], batch_size=256, verbose=0)
+        labels = np.asarray(test[1])
+    else:
+        chunks, truth = [], []
+        for x, y in test.as_numpy_iterator():
+            chunks.append(np.asarray(model.predict_on_batch(x)))
+            truth.append(y)
+        probs, labels = np.concatenate(chunks), np.concatenate(truth)
+    if multilabel:
+        right = (probs >= 0.5) == (labels >= 0.5)
+        return {
+            "test_accuracy": float(np.mean(right.all(axis=-1))),
+            "test_binary_accuracy": float(np.mean(right)),
+            "test_samples": int(len(labels)),
+        }
+    return {
+        "test_accuracy": float(np.mean(np.argmax(probs, axis=-1) == labels.reshape(-1))),
+        "test_samples": int(len(labels)),
+    }
+
+
 def run(config: dict[str, Any] | None = None) -> Path:
     """Run the fit job described by `config` (merged over the defaults); return its run dir.
 
-    The run directory holds `config.yaml` (the resolved config), `tensorboard/`,
-    `history.csv`, `model.keras` and `metrics.json` (test accuracy, per-phase wall times).
+    The run directory holds `config.yaml` (the resolved config), `data.json` (the data
+    source, class names, split sizes and skipped files), `tensorboard/`, `history.csv`,
+    `model.keras` (carrying its class names, see `kerasft.model_file`) and `metrics.json`
+    (test accuracy, per-phase wall times).
     """
     cfg = config_module.resolve(config)
     recipe = fine_tune_kwargs(cfg)  # a bad ft_schedule or callback fails before any work
+    kind(cfg["data"])  # so does a data source that does not exist
     started = time.perf_counter()
     # The same command after a crash (or Ctrl-C) picks up the killed run where it stopped.
     run_dir = Path(cfg["run_dir"]) if cfg["run_dir"] else unfinished_run(cfg) or new_run_dir()
@@ -72,14 +116,11 @@ def run(config: dict[str, Any] | None = None) -> Path:
     keras.utils.set_random_seed(cfg["seed"])
 
     t0 = time.perf_counter()
-    train, val, test, class_names = job_arrays(
-        cfg["data"], cfg["train_samples"], cfg["val_samples"], cfg["seed"]
-    )
+    data = job_data(cfg)
     load_time = time.perf_counter() - t0
-    _log(
-        f"data {cfg['data']!r}: {len(train[0])} train, {len(val[0])} validation, "
-        f"{len(test[0])} test images of shape {train[0].shape[1:]}, {len(class_names)} classes"
-    )
+    write_json(run_dir / "data.json", data.record())
+    _log(_describe(data))
+    class_names = data.class_names
     if cfg["from_run"]:
         model = warm_start(cfg["from_run"], class_names, reinit_head=cfg["reinit_head"])
         _log(
@@ -87,26 +128,24 @@ def run(config: dict[str, Any] | None = None) -> Path:
             + (" with a new head" if cfg["reinit_head"] else "")
         )
     else:
-        model = _build(cfg, train, class_names)
+        model = _build(cfg, data)
     history = fine_tune(
         model,
-        train,
-        val if len(val[0]) else None,
+        data.train,
+        data.val,
         **recipe,
         run_dir=run_dir,
         verbose=_verbosity(cfg["verbose"]),
     )
-    model.save(run_dir / "model.keras")
+    model_file.save(model, run_dir / "model.keras", class_names=class_names, data=data.source)
 
     t0 = time.perf_counter()
-    probs = model.predict(test[0], batch_size=256, verbose=0)
-    test_accuracy = float(np.mean(np.argmax(probs, axis=-1) == test[1]))
+    scores = score(model, data.test, data.multilabel)
     eval_time = time.perf_counter() - t0
     metrics = {
-        "test_accuracy": test_accuracy,
-        "test_samples": int(len(test[1])),
-        "train_samples": int(len(train[1])),
-        "val_samples": int(len(val[1])),
+        **scores,
+        "train_samples": int(data.counts.get("train", 0)),
+        "val_samples": int(data.counts.get("val", 0)),
         "val_accuracy": (history.history.get("val_accuracy") or [None])[-1],
         "epochs": int(len(history.epoch)),
         "wall_time_s": {
@@ -117,10 +156,16 @@ def run(config: dict[str, Any] | None = None) -> Path:
             "total": time.perf_counter() - started,
         },
         "class_names": class_names,
+        "data": data.source,
     }
     write_json(run_dir / "metrics.json", metrics)
+    accuracy = metrics["test_accuracy"]
     _log(
-        f"test accuracy {test_accuracy:.4f} on {len(test[1])} images; "
-        f"wall time {metrics['wall_time_s']['total']:.0f} s; results in {run_dir}"
+        (
+            f"test accuracy {accuracy:.4f} on {metrics['test_samples']} images; "
+            if accuracy is not None
+            else "no test split (test_split: 0); "
+        )
+        + f"wall time {metrics['wall_time_s']['total']:.0f} s; results in {run_dir}"
     )
     return run_dir

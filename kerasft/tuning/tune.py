@@ -55,14 +55,13 @@ def _direction(objective: str, direction: str | None) -> str:
 
 
 def _data(train, val, base: Mapping[str, Any]):
+    """`(train, val, class_names, image_shape)`: the data given, else the base config's."""
     if train is not None:
-        return train, val
-    from kerasft.jobs.datasets import job_arrays
+        return train, val, None, None
+    from kerasft.jobs.datasets import job_data
 
-    train, val, _, _ = job_arrays(
-        base["data"], base["train_samples"], base["val_samples"], base["seed"]
-    )
-    return train, (val if len(val[0]) else None)
+    data = job_data(dict(base), test=False)
+    return data.train, data.val, data.class_names, data.image_shape
 
 
 def tune(
@@ -172,7 +171,7 @@ def tune(
         param.grid(2)
     fine_tune_kwargs(to_config(space.defaults(), base_cfg))
 
-    train, val = _data(train, val, base_cfg)
+    train, val, class_names, image_shape = _data(train, val, base_cfg)
     if val is None and objective.startswith("val_"):
         raise KerasftError(
             f"objective={objective!r} needs validation data: pass val=(x, y) or use "
@@ -183,13 +182,15 @@ def tune(
 
         check_data(train, val)
     x = train[0] if isinstance(train, (tuple, list)) else None
+    if num_classes is None and class_names is not None:
+        num_classes = len(class_names)
     if num_classes is None:
         if x is None:
             raise KerasftError("Pass num_classes= when train is a dataset.")
         import numpy as np
 
         num_classes = int(np.max(train[1])) + 1
-    input_shape = tuple(x.shape[1:]) if x is not None else (None, None, 3)
+    input_shape = tuple(x.shape[1:]) if x is not None else image_shape or (None, None, 3)
 
     directory = Path(directory)
     project_dir = directory / project_name
