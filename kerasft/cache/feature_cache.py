@@ -18,6 +18,9 @@ from kerasft.cache.store import FeatureStore, default_root
 from kerasft.errors import KerasftError
 
 FORMAT = 1  # bump when the stored layout or the way features are computed changes
+# A streamed pipeline's features are written in shards of about this many bytes, so at most
+# one shard is held in memory while images flow through.
+SHARD_BYTES = 256 << 20
 
 
 def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -147,10 +150,18 @@ class FeatureCache:
 
         return forward
 
-    def _compute(self, inputs, n: int, target: np.ndarray) -> None:
+    def _progress(self, total: int | None, what: str):
+        """A progress bar with ETA over the images whose features are computed, or None."""
+        if not self.verbose:
+            return None
+        print(f"kerasft cache: {what}: computing {self.cut.name} features", flush=True)
+        return keras.utils.Progbar(total, unit_name="image")
+
+    def _compute(self, inputs, n: int, target: np.ndarray, what: str = "train") -> None:
         augment = self.views > 1
         model = self.cut.augmented_prefix() if augment else self.cut.prefix
         forward = self._forward_fn(model, augment)
+        bar = self._progress(n * self.views, what)
         for view in range(self.views):
             for start in range(0, n, self.batch_size):
                 stop = min(start + self.batch_size, n)
@@ -160,6 +171,88 @@ class FeatureCache:
                     target[start:stop, view] = out
                 else:
                     target[start:stop] = out
+                if bar is not None:
+                    bar.add(stop - start)
+
+    def stream(self, batches, *, total: int | None = None, what: str = "train"):
+        """Features of every image a pipeline yields, in one pass, batch by batch.
+
+        Each batch is hashed, and the features of rows not stored yet are computed and
+        written in shards of about `SHARD_BYTES` (memory-mapped files in disk mode), so
+        memory holds a few batches and one shard, never the images of the whole pipeline.
+
+        Args:
+            batches: an iterable of `(images, targets)` NumPy batches (a
+                `tf.data.Dataset`'s `as_numpy_iterator()`), read once.
+            total: the number of images expected (for the memory budget and the progress
+                bar's ETA), None if unknown.
+            what: "train" or "val", for messages.
+
+        Returns:
+            `(rows, hashes, targets)` in the order the pipeline yielded them, or None when
+            the cache is off.
+        """
+        if self.source is not None or self.views > 1:
+            raise KerasftError(
+                "Streaming computes features from images: it needs a cache of its own "
+                "(no source) and views=1."
+            )
+        store = self._store_for(self.estimate_bytes(total or 0))
+        if store is None:
+            return None
+        start = time.perf_counter()
+        known = store.known()
+        forward = self._forward_fn(self.cut.prefix)
+        row_bytes = self.estimate_bytes(1)
+        shard_rows = max(1, SHARD_BYTES // max(row_bytes, 1))
+        hashes, targets, pending, pending_hashes = [], [], [], []
+        computed = 0
+        bar = None
+        for x, y in batches:
+            batch_hashes = row_hashes(x)
+            hashes.append(batch_hashes)
+            targets.append(np.asarray(y))
+            todo = np.array([h not in known for h in batch_hashes.tolist()], dtype=bool)
+            if todo.any():
+                if bar is None:
+                    bar = self._progress(total, what)
+                fresh = batch_hashes[todo]
+                out = keras.ops.convert_to_numpy(forward(np.asarray(x)[todo]))
+                pending.append(out.astype(self.dtype))
+                pending_hashes.append(fresh)
+                known.update(fresh.tolist())
+                computed += len(fresh)
+                if sum(len(p) for p in pending) >= shard_rows:
+                    self._write_shard(store, pending, pending_hashes, start)
+                    pending, pending_hashes = [], []
+            if bar is not None:
+                bar.add(len(batch_hashes))
+        if pending:
+            self._write_shard(store, pending, pending_hashes, start)
+        if not hashes:
+            raise KerasftError(f"The {what} pipeline yielded no images.")
+        hashes = np.concatenate(hashes)
+        rows, missing = store.lookup(hashes)
+        if self.verbose:
+            print(
+                f"kerasft cache: {what}: streamed {len(hashes)} images, computed {computed} rows "
+                f"of {self.cut.name} features {tuple(self.cut.feature_shape)} in "
+                f"{time.perf_counter() - start:.1f}s ({self.resolved_mode}); "
+                f"{len(hashes) - computed} reused."
+            )
+        return rows, hashes, np.concatenate(targets)
+
+    def _write_shard(self, store, features: list, hashes: list, start: float) -> None:
+        features, hashes = np.concatenate(features), np.concatenate(hashes)
+        store.add(hashes, features, seconds=round(time.perf_counter() - start, 2))
+
+    def lookup(self, hashes: np.ndarray) -> FeatureRows | None:
+        """The stored features of rows `hashes`, or None unless every one is stored."""
+        store = self._store_for(self.estimate_bytes(len(hashes)))
+        if store is None:
+            return None
+        rows, missing = store.lookup(hashes)
+        return None if missing.any() else rows
 
     def features(
         self,
@@ -197,7 +290,7 @@ class FeatureCache:
         else:
             if x is None:
                 raise KerasftError("Computing features needs the images (x).")
-            self._compute(lambda a, b: np.asarray(x[todo[a:b]]), len(todo), target)
+            self._compute(lambda a, b: np.asarray(x[todo[a:b]]), len(todo), target, what)
         store.commit(
             entry,
             hashes[todo],

@@ -40,13 +40,15 @@ from kerasft.training.phase import Phase
 from kerasft.training.runner import FitRunner
 
 
-def _collect(ds: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    # fine_tune's own pipeline: its targets are already what the loss expects.
-    xs, ys = [], []
-    for batch in ds.as_numpy_iterator():
-        xs.append(batch[0])
-        ys.append(batch[1])
-    return np.concatenate(xs), np.concatenate(ys).astype("float32")
+def _images(ds: tf.data.Dataset) -> int | None:
+    """How many examples a batched pipeline yields, when tf.data knows without reading it."""
+    batches = int(ds.cardinality())
+    if batches < 0:
+        return None
+    spec = ds.element_spec[0]
+    size = spec.shape[0]
+    # A batched pipeline's last batch may be short; the estimate is an upper bound.
+    return batches * size if size is not None else None
 
 
 def build_metrics(model: keras.Model, targets: np.ndarray) -> None:
@@ -136,9 +138,11 @@ class CachedRunner(FitRunner):
             reused, or why a phase runs uncached.
 
     Data given to `fine_tune` as arrays is hashed directly and batches come in the plain
-    runner's order (same seed, same shuffle). A `tf.data.Dataset` is collected in one pass
-    and its rows reshuffled each epoch; random augmentation inside that pipeline is then
-    frozen at that pass (put augmentation in the model to get `views`).
+    runner's order (same seed, same shuffle). A `tf.data.Dataset` is streamed in one pass,
+    batch by batch (`FeatureCache.stream`: its images are never collected, only their
+    features, written in shards), and its rows reshuffled each epoch; random augmentation
+    inside that pipeline is then frozen at that pass (put augmentation in the model to get
+    `views`).
 
     Example:
 
@@ -218,7 +222,7 @@ class CachedRunner(FitRunner):
         cut = self._cut(model, phase, block)
         if cut is None:
             return self._plain(model, phase, data, fit_kwargs, "no cut")
-        if not self._usable(cut, self._data("train", data)[0][:4], phase):
+        if not self._usable(cut, self._sample(data), phase):
             return self._plain(model, phase, data, fit_kwargs, "not cacheable")
         caches = []
         if lower is not None:
@@ -259,14 +263,27 @@ class CachedRunner(FitRunner):
     # -- data -------------------------------------------------------------------------------
 
     def _data(self, what: str, data: Prepared):
-        """(images, targets, row hashes) of the train or validation data, once per run."""
+        """`(images, targets, row hashes)` of the train or validation data, once per run.
+
+        Data given as a `tf.data.Dataset` is never collected: its images stay None and its
+        targets and hashes are filled in when the first cache streams it (`_features`).
+        """
         if what not in self._rows_of:
             arrays = data.train_arrays if what == "train" else data.val_arrays
             ds = data.train if what == "train" else data.val
-            if arrays is None and ds is not None:
-                arrays = _collect(ds)
-            self._rows_of[what] = None if arrays is None else (*arrays, row_hashes(arrays[0]))
+            if arrays is not None:
+                self._rows_of[what] = (*arrays, row_hashes(arrays[0]))
+            else:
+                self._rows_of[what] = None if ds is None else (None, None, None)
         return self._rows_of[what]
+
+    def _sample(self, data: Prepared) -> np.ndarray:
+        """A few training images, to check whether the layers before a cut are random."""
+        if data.train_arrays is not None:
+            return data.train_arrays[0][:4]
+        for x, _ in data.train.take(1).as_numpy_iterator():
+            return x[:4]
+        raise KerasftError("The training pipeline yielded no images.")
 
     def _order(self, n: int, data: Prepared) -> tf.data.Dataset:
         # One shuffle for the whole run: phase 2 goes on with the permutations phase 1 left.
@@ -283,8 +300,20 @@ class CachedRunner(FitRunner):
             return None, None
         x, targets, hashes = got
         rows = None
-        for cache in caches:
-            rows = cache.features(x, hashes, source_rows=rows, what=what)
+        for i, cache in enumerate(caches):
+            if i == 0 and x is None:
+                # A pipeline: reuse what an earlier phase streamed, else stream it (again).
+                rows = cache.lookup(hashes) if hashes is not None else None
+                if rows is None:
+                    ds = data.train if what == "train" else data.val
+                    streamed = cache.stream(ds.as_numpy_iterator(), total=_images(ds), what=what)
+                    if streamed is None:
+                        return None, None
+                    rows, hashes, targets = streamed
+                    targets = targets.astype("float32")
+                    self._rows_of[what] = (None, targets, hashes)
+            else:
+                rows = cache.features(x, hashes, source_rows=rows, what=what)
             if rows is None:
                 return None, None
         return rows, targets

@@ -118,6 +118,10 @@ class FeatureStore:
             self._touch()
         return rows, missing
 
+    def known(self) -> set[bytes]:
+        """The hashes of every row stored so far (in memory or on disk)."""
+        return {h for hashes, _ in self._entries().values() for h in hashes.tolist()}
+
     # -- writing -------------------------------------------------------------------------
 
     def new_entry(self, n: int, row_shape: tuple[int, ...], dtype) -> tuple[str, np.ndarray]:
