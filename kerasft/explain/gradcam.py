@@ -150,6 +150,29 @@ def _through_backbone(model, backbone, feature, score_source):
     return keras.Model(image, [inner, after(out)])
 
 
+def _named_layer(model, name: str):
+    """`(container, layer)` for a `layer=` name: a layer of `model`, or one inside a nested model."""
+    import keras
+
+    from kerasft.errors import unknown_name
+
+    outer, _, inner = name.partition("/")  # Keras layer names never hold a "/"
+    names = {layer.name: layer for layer in model.layers}
+    if not inner and outer in names:
+        return None, names[outer]
+    containers = [names[outer]] if inner and outer in names else _nested_models(model)
+    for container in containers:
+        if not isinstance(container, keras.Model):
+            continue
+        for layer in container.layers:
+            if layer.name == (inner or outer):
+                return container, layer
+    options = list(names) + [
+        f"{m.name}/{layer.name}" for m in _nested_models(model) for layer in m.layers
+    ]
+    raise unknown_name("layer", name, options)
+
+
 class GradCAM:
     """Grad-CAM explainer for one classification model.
 
@@ -232,7 +255,7 @@ class GradCAM:
     def _find_layer(model, name: str | None):
         """`(container, layer)`: the layer to explain and the nested model holding it (or None)."""
         if name is not None:
-            return GradCAM._named_layer(model, name)
+            return _named_layer(model, name)
         for backbone in _nested_models(model):
             out = _outer_output(model, backbone)
             if out is None or _rank(out) != 4:
@@ -248,28 +271,6 @@ class GradCAM:
             "Found no convolutional feature map in this model (no nested backbone model and no "
             "layer with a 4D output); Grad-CAM needs a convolutional network."
         )
-
-    @staticmethod
-    def _named_layer(model, name: str):
-        import keras
-
-        from kerasft.errors import unknown_name
-
-        outer, _, inner = name.partition("/")  # Keras layer names never hold a "/"
-        names = {layer.name: layer for layer in model.layers}
-        if not inner and outer in names:
-            return None, names[outer]
-        containers = [names[outer]] if inner and outer in names else _nested_models(model)
-        for container in containers:
-            if not isinstance(container, keras.Model):
-                continue
-            for layer in container.layers:
-                if layer.name == (inner or outer):
-                    return container, layer
-        options = list(names) + [
-            f"{m.name}/{layer.name}" for m in _nested_models(model) for layer in m.layers
-        ]
-        raise unknown_name("layer", name, options)
 
     @property
     def layer_name(self) -> str:
