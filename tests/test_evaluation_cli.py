@@ -90,10 +90,11 @@ def test_evaluate_errors(run_dir, folder, tmp_path, capsys):
     assert "No --data" in capsys.readouterr().err
 
 
-def test_explain_writes_overlays(run_dir, folder, tmp_path):
+def test_explain_writes_overlays(run_dir, folder, tmp_path, capsys):
     images = [str(folder / "bright" / "0.png"), str(folder / "dark" / "1.png")]
     out = tmp_path / "cams"
     assert main(["explain", str(run_dir), "--images", *images, "--out", str(out)]) == 0
+    assert "Grad-CAM layer: bb\n" in capsys.readouterr().out
     summary = json.loads((out / "explain.json").read_text())
     assert summary["layer"] == "bb"
     assert [r["predicted"] in ("bright", "dark") for r in summary["images"]] == [True, True]

@@ -151,3 +151,117 @@ def test_kft_explain_stays_callable_after_the_package_is_imported():
         ]
     )
     assert kft.explain(net, np.ones((1, 6, 6, 1), "float32")).shape == (1, 6, 6)
+
+
+def pooled_backbone_model():
+    """Like `kft_like_model`, but the backbone ends 3 x 3: the default layer lies inside it."""
+    bb_in = keras.Input((SIZE, SIZE, 1))
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_a")(bb_in)
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv_b")(h)
+    h = keras.layers.MaxPooling2D(SIZE // 3, name="pool")(h)
+    backbone = keras.Model(bb_in, h, name="pooled_backbone")
+    inputs = keras.Input((SIZE, SIZE, 1))
+    x = keras.layers.Rescaling(1 / 255.0)(inputs)
+    x = backbone(x, training=False)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x), name="pooled_net")
+
+
+def test_a_coarse_backbone_is_explained_by_its_deepest_fine_layer(tmp_path):
+    from kerasft.explain.gradcam import MIN_SIDE
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    has = np.arange(400) % 2 == 1
+    x, _ = square_images(400, rng, has)
+    model = pooled_backbone_model()
+    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    model.fit(x, has.astype(int), epochs=6, batch_size=32, verbose=0)
+    test_x, corners = square_images(20, np.random.default_rng(1), np.ones(20, bool))
+    assert model.predict(test_x, verbose=0)[:, 1].mean() > 0.9, "the net did not learn; moot"
+
+    explainer = GradCAM(model)
+    # The 3 x 3 backbone output is below MIN_SIDE; conv_b (24 x 24) is the deepest map above it.
+    assert MIN_SIDE == 7
+    assert explainer.layer_name == "pooled_backbone/conv_b"
+    heat = explainer(test_x, class_index=1)
+    assert peak_hits_square(heat, corners, margin=0) >= 0.9
+    # The backbone's own 3 x 3 output cannot place the peak on a 6 px square as well.
+    coarse = GradCAM(model, layer="pooled_backbone")(test_x, class_index=1)
+    assert peak_hits_square(coarse, corners, margin=0) < peak_hits_square(heat, corners, 0)
+
+    # layer= names a layer inside the backbone, bare or as `layer_name` reports it.
+    assert GradCAM(model, layer="conv_a").layer_name == "pooled_backbone/conv_a"
+    np.testing.assert_allclose(GradCAM(model, layer=explainer.layer_name)(test_x, 1), heat)
+    with pytest.raises(KerasftError, match="pooled_backbone/conv_b"):
+        GradCAM(model, layer="pooled_backbone/conv_c")
+
+    model.save(tmp_path / "m.keras")
+    reloaded = GradCAM(keras.models.load_model(tmp_path / "m.keras"))
+    assert reloaded.layer_name == explainer.layer_name
+    np.testing.assert_allclose(reloaded(test_x, class_index=1), heat, atol=1e-4)
+
+
+def off_grid(heatmaps, cells):
+    """RMS distance of each heatmap from the nearest `cells` x `cells` map upsampled as Grad-CAM
+    upsamples (bilinear): ~0 for a heatmap computed from a `cells` x `cells` feature map."""
+    import tensorflow as tf
+
+    basis = np.eye(cells * cells, dtype="float32").reshape(-1, cells, cells, 1)
+    up = tf.image.resize(basis, heatmaps.shape[1:3], method="bilinear").numpy()
+    up = up.reshape(cells * cells, -1).T
+    flat = heatmaps.reshape(len(heatmaps), -1).T
+    coef, *_ = np.linalg.lstsq(up, flat, rcond=None)
+    return np.sqrt(((flat - up @ coef) ** 2).mean(axis=0))
+
+
+@pytest.fixture(scope="module")
+def mobilenet_64(imagenet_mobilenet):
+    import kerasft as kft
+
+    keras.utils.set_random_seed(0)
+    return kft.build("mobilenet", 3, input_shape=(64, 64, 3), image_size=64)
+
+
+@pytest.fixture(scope="module")
+def photos():
+    import tensorflow as tf
+    from skimage import data
+
+    images = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
+    return np.stack([tf.image.resize(i, (64, 64), antialias=True).numpy() for i in images])
+
+
+def test_mobilenet_at_64px_explains_an_8x8_map_not_its_2x2_output(mobilenet_64, photos):
+    import kerasft as kft
+
+    backbone = kft.get_backbone(mobilenet_64)
+    assert backbone.output.shape[1:3] == (2, 2)  # what made the old heatmaps smears
+    explainer = GradCAM(mobilenet_64)
+    assert explainer.layer_name == f"{backbone.name}/conv_pw_5_relu"
+    assert explainer.layer.output.shape[1:3] == (8, 8)
+    heat = explainer(photos)
+    assert heat.shape == (4, 64, 64)
+    assert (heat.reshape(4, -1).std(axis=1) > 0.05).all()  # not constant
+    # Real structure: far from any 2 x 2 (and 4 x 4) map upsampled, unlike the backbone output.
+    old = GradCAM(mobilenet_64, layer=backbone.name)
+    assert old.layer_name == backbone.name
+    assert (off_grid(old(photos), 2) < 1e-4).all()  # the measure does detect a 2 x 2 map
+    assert (off_grid(heat, 2) > 0.05).all()
+    assert (off_grid(heat, 4) > 0.03).all()
+    assert GradCAM(mobilenet_64, layer="conv_pw_11_relu").layer.output.shape[1:3] == (4, 4)
+
+
+def test_evaluation_report_records_the_gradcam_layer(mobilenet_64, photos, tmp_path):
+    import json
+
+    import kerasft as kft
+
+    report = kft.evaluate(mobilenet_64, (photos, np.array([0, 1, 2, 0])), out_dir=tmp_path)
+    layer = GradCAM(mobilenet_64).layer_name
+    assert report["gradcam_layer"] == layer
+    assert json.loads((tmp_path / "report.json").read_text())["gradcam_layer"] == layer
+    assert f"explain `{layer}`" in (tmp_path / "report.md").read_text()
+    assert (tmp_path / "top_losses_gradcam.png").exists()
+    no_cam = kft.evaluate(mobilenet_64, (photos, np.array([0, 1, 2, 0])), gradcam=False)
+    assert "gradcam_layer" not in no_cam.metrics

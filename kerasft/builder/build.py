@@ -77,11 +77,17 @@ def build(
 ) -> keras.Model:
     """A functional `keras.Model`: raw images in, task predictions out.
 
-    The model is, in order: raw image input (uint8 or float 0..255; grayscale or RGBA become
-    RGB) -> resize to the backbone's size -> augmentation (active only in training) -> the
+    The model is, in order: raw image input (uint8 or float 0..255) -> a fixed channel
+    conversion to what the backbone takes (see below) -> resize to the backbone's size -> augmentation (active only in training) -> the
     backbone's own preprocessing -> backbone, called with `training=False` -> head. The
     backbone starts frozen. (Keras 3 overrides that `training=False` during `fit`; BatchNorm
     stays in inference mode because `kft.unfreeze` keeps its layers frozen.)
+
+    Channels: registered backbones take RGB, so grayscale is repeated and RGBA loses alpha. A
+    user backbone takes what its input shape says: the same count as the images passes
+    through (e.g. 6-channel multispectral data into a 6-channel backbone), RGB or RGBA become
+    luminance for a 1-channel backbone (ITU-R 601 weights, alpha dropped); any other pair
+    (e.g. RGB into 4 channels) is refused at build time with the fix.
 
     Args:
         backbone: a registered name (`kft.backbones.list()`) or any `keras.Model` whose
@@ -111,7 +117,7 @@ def build(
         size = net.input_shape[1] or image_size
         if size is None:
             raise KerasftError(
-                "The backbone model has no fixed input size; build it with input_shape=(S, S, 3) "
+                "The backbone model has no fixed input size; build it with input_shape=(S, S, C) "
                 "or pass image_size=S."
             )
         prep = Preprocessing(preprocessing or "none")
@@ -125,7 +131,14 @@ def build(
 
     inputs = keras.Input(shape=shape, name="image")
     x = inputs
-    adapter = channel_adapter(shape[-1], bgr=prep.wants_bgr)
+    backbone_shape = tuple(net.input_shape)
+    if backbone_shape[-1] not in (3, None) and prep.mode in ("caffe", "torch"):
+        raise KerasftError(
+            f"preprocessing={prep.mode!r} normalizes three RGB channels, but the backbone takes "
+            f"input of shape {backbone_shape!r}. Pass preprocessing='tf' or 'none' (or scale "
+            "the pixels inside your backbone)."
+        )
+    adapter = channel_adapter(shape, backbone_shape, bgr=prep.wants_bgr)
     if adapter is not None:
         x = adapter(x)
     if shape[0] != size or shape[1] != size:

@@ -1,7 +1,8 @@
 """`kerasft explain MODEL_OR_RUN_DIR --images PATHS... --out DIR`: Grad-CAM overlays of images.
 
 For each image it writes `<name>_gradcam.png` (the heatmap over the image) and, for all of them,
-`explain.json` with the predicted class, its probability and the explained class.
+`explain.json` with the explained layer and, per image, the predicted class, its probability
+and the explained class.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--class-index", type=int, help="class to explain (default: each image's prediction)"
     )
-    parser.add_argument("--layer", help="layer whose feature map is explained (default: backbone)")
+    parser.add_argument(
+        "--layer",
+        help="layer whose feature map is explained, e.g. BACKBONE/LAYER (default: the deepest "
+        "one of at least 7 x 7)",
+    )
     parser.add_argument("--alpha", type=float, default=0.45, help="heatmap opacity in the overlay")
     parser.set_defaults(func=run)
 
@@ -61,6 +66,7 @@ def run(args) -> int:
     loaded = model_file.load(args.model)
     model, names = loaded.model, loaded.class_names
     explainer = GradCAM(model, layer=args.layer)
+    print(f"Grad-CAM layer: {explainer.layer_name}")
     x = _read_images(args.images, model)
     probs = np.asarray(model.predict(x, verbose=0))
     heatmaps = explainer(x, class_index=args.class_index)

@@ -98,7 +98,8 @@ def evaluate(
             output activation, else the compiled loss; a linear output with no classification
             loss is a regression model, an error here: pass `task` for a logits model).
         num_top_losses: how many of the worst-predicted samples to keep and draw.
-        gradcam: draw Grad-CAM heatmaps over the top losses (`top_losses_gradcam.png`).
+        gradcam: draw Grad-CAM heatmaps over the top losses (`top_losses_gradcam.png`); the
+            explained layer is recorded as `report["gradcam_layer"]`.
         threshold: decision threshold of sigmoid outputs.
         batch_size: batch size of the predictions, for array data.
 
@@ -183,7 +184,11 @@ def evaluate(
                 }
             )
         if gradcam:
-            heatmaps = _gradcam_or_none(model, top_images, pred if task != "multilabel" else None)
+            heatmaps, layer = _gradcam_or_none(
+                model, top_images, pred if task != "multilabel" else None
+            )
+            if layer is not None:
+                result["gradcam_layer"] = layer
 
     report = Report(
         result,
@@ -200,12 +205,13 @@ def evaluate(
     return report
 
 
-def _gradcam_or_none(model, images: np.ndarray, class_index) -> np.ndarray | None:
+def _gradcam_or_none(model, images: np.ndarray, class_index):
+    """`(heatmaps, explained layer's name)`, or `(None, None)` for a model with no feature map."""
     from kerasft.explain.gradcam import GradCAM
 
     try:
         explainer = GradCAM(model)
     except KerasftError:
         # Models without a convolutional feature map simply get no Grad-CAM figure.
-        return None
-    return explainer(images, class_index=class_index)
+        return None, None
+    return explainer(images, class_index=class_index), explainer.layer_name

@@ -25,7 +25,7 @@ class Report:
 
     `report["accuracy"]` reads a metric, `report.save(out_dir)` writes `report.json`,
     `report.md`, `confusion_matrix.png`, `top_losses.png` and (when Grad-CAM heatmaps were
-    computed) `top_losses_gradcam.png`.
+    computed) `top_losses_gradcam.png`, whose layer `report["gradcam_layer"]` names.
 
     Example:
 
@@ -143,6 +143,11 @@ class Report:
                 f"| {t['index']} | {t['true']} | {t['predicted']} | {_fmt(t['probability'])} | "
                 f"{_fmt(t['loss'])} |"
                 for t in self.top_losses
+            ]
+        if m.get("gradcam_layer"):
+            lines += [
+                "",
+                f"Grad-CAM heatmaps (`top_losses_gradcam.png`) explain `{m['gradcam_layer']}`.",
             ]
         return "\n".join(lines) + "\n"
 

@@ -1,9 +1,11 @@
-"""Grad-CAM heatmaps: where in an image the last convolutional feature map drove a prediction.
+"""Grad-CAM heatmaps: where in an image a convolutional feature map drove a prediction.
 
-For a `kerasft.build` model (input -> preprocessing -> backbone -> pooling -> head) the feature
-map is the output of the nested backbone model; for a plain conv net it is the last layer with a
-4D output. Works on models reloaded with plain `keras.models.load_model`, since it only reads the
-model's graph.
+The feature map explained by default is the deepest one that still has at least `MIN_SIDE` x
+`MIN_SIDE` cells: a backbone's last block is often 2 x 2 at small image sizes, and a heatmap
+upsampled from 2 x 2 is a smear. For a `kerasft.build` model (input -> preprocessing -> backbone
+-> pooling -> head) it is the backbone's output when that is large enough, else a layer inside the
+nested backbone; for a plain conv net, one of its own layers. Works on models reloaded with plain
+`keras.models.load_model`, since it only reads the model's graph.
 
 Example:
 
@@ -14,9 +16,13 @@ Example:
 >>> heatmaps = kft.explain(model, np.random.rand(2, 16, 16, 3))
 >>> heatmaps.shape, float(heatmaps.min()) >= 0.0, float(heatmaps.max()) <= 1.0
 ((2, 16, 16), True, True)
+>>> kft.explain.GradCAM(model).layer_name
+'conv'
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -24,9 +30,11 @@ from kerasft import compat
 from kerasft.data.channels import with_channel_axis
 from kerasft.errors import KerasftError
 
+MIN_SIDE = 7  # the smallest feature map (cells per side) a default Grad-CAM layer may have
 
-def _outer_output(model, layer):
-    """The symbolic output of `layer` inside `model`'s own graph (not the nested model's graph)."""
+
+def _outer_node(model, layer):
+    """The node (call) of `layer` that belongs to `model`'s own graph, or None."""
     import keras
 
     for node in compat.inbound_nodes(layer):
@@ -38,12 +46,55 @@ def _outer_output(model, layer):
             keras.Model(model.inputs, tensors[0])
         except (ValueError, KeyError):
             continue
-        return tensors[0]
+        return node
     return None
+
+
+def _outer_output(model, layer):
+    """The symbolic output of `layer` inside `model`'s own graph (not the nested model's graph)."""
+    node = _outer_node(model, layer)
+    return None if node is None else node.output_tensors[0]
 
 
 def _rank(tensor) -> int:
     return len(tensor.shape)
+
+
+def _side(tensor) -> float:
+    """The feature map's shorter spatial side; unknown (free input size) counts as large."""
+    height, width = tensor.shape[1:3]
+    return math.inf if height is None or width is None else min(height, width)
+
+
+def _moves_no_content(layer) -> bool:
+    import keras
+
+    # Padding and cropping only shift the map against the image; preprocessing layers (resize,
+    # rescale, augmentations) output the image itself, not features.
+    return isinstance(
+        layer, (keras.layers.InputLayer, keras.layers.ZeroPadding2D, keras.layers.Cropping2D)
+    ) or compat.is_keras_preprocessing_layer(layer)
+
+
+def _feature_maps(graph, layers) -> list:
+    """`(layer, output)` for each of `layers` with a 4D output in `graph`, in graph order."""
+    maps = []
+    for layer in layers:
+        if _moves_no_content(layer):
+            continue
+        out = _outer_output(graph, layer)
+        if out is not None and _rank(out) == 4:
+            maps.append((layer, out))
+    return maps
+
+
+def _default_choice(maps: list):
+    """The deepest map at least `MIN_SIDE` on a side, else the deepest of the largest ones."""
+    fine = [item for item in maps if _side(item[1]) >= MIN_SIDE]
+    if fine:
+        return fine[-1]
+    largest = max(_side(out) for _, out in maps)
+    return [item for item in maps if _side(item[1]) == largest][-1]
 
 
 def _activation_name(layer) -> str | None:
@@ -62,17 +113,81 @@ def _producer(tensor):
     return history[0] if history else None
 
 
+def _nested_models(model) -> list:
+    """The models nested in `model` with weights, largest (the backbone) first."""
+    import keras
+
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    # Augmentation may nest a small weightless model; the backbone is the largest.
+    return sorted(
+        (m for m in nested if m.count_params()), key=lambda m: m.count_params(), reverse=True
+    )
+
+
+def _through_backbone(model, backbone, feature, score_source):
+    """A model from `model`'s input to `[feature, score_source]`, `feature` being a tensor of
+    the nested `backbone`'s own graph.
+
+    The inner tensor is not connected to the outer model's input, so the forward pass is
+    rebuilt from three pieces that share the model's layers: the outer graph up to the
+    backbone, the backbone with the feature as a second output, and the outer graph after it.
+    """
+    import keras
+
+    node = _outer_node(model, backbone)
+    try:
+        before = keras.Model(model.inputs, node.input_tensors[0])
+        probe = keras.Model(backbone.inputs, [feature, backbone.outputs[0]])
+        after = keras.Model(node.output_tensors[0], score_source)
+    except (ValueError, KeyError, IndexError):
+        raise KerasftError(
+            f"Cannot explain a layer inside {backbone.name!r}: the model's output depends on "
+            f"more than the backbone's output. Pass `layer={backbone.name!r}` (its output) or "
+            "a layer of the outer model."
+        ) from None
+    image = keras.Input(batch_shape=tuple(model.inputs[0].shape), dtype=model.inputs[0].dtype)
+    inner, out = probe(before(image))
+    return keras.Model(image, [inner, after(out)])
+
+
+def _named_layer(model, name: str):
+    """`(container, layer)` for a `layer=` name: a layer of `model`, or one inside a nested model."""
+    import keras
+
+    from kerasft.errors import unknown_name
+
+    outer, _, inner = name.partition("/")  # Keras layer names never hold a "/"
+    names = {layer.name: layer for layer in model.layers}
+    if not inner and outer in names:
+        return None, names[outer]
+    containers = [names[outer]] if inner and outer in names else _nested_models(model)
+    for container in containers:
+        if not isinstance(container, keras.Model):
+            continue
+        for layer in container.layers:
+            if layer.name == (inner or outer):
+                return container, layer
+    options = list(names) + [
+        f"{m.name}/{layer.name}" for m in _nested_models(model) for layer in m.layers
+    ]
+    raise unknown_name("layer", name, options)
+
+
 class GradCAM:
     """Grad-CAM explainer for one classification model.
 
     Args:
         model: a Keras model with one image input and one classification output.
-        layer: name of the layer whose 4D output is explained. Default: the nested backbone model
-            of a `kerasft.build` model, else the last layer with a 4D output.
+        layer: name of the layer whose 4D output is explained: a layer of `model`, a layer
+            inside its nested backbone (`"conv_pw_5_relu"`), or `"backbone/layer"` (what
+            `layer_name` reports). Default: the deepest feature map with at least `MIN_SIDE`
+            cells on each side (inside the nested backbone of a `kerasft.build` model, unless
+            the backbone's own output is that large), else the deepest of the largest ones.
 
     Call it on a batch of images (what the model takes, e.g. raw 0-255 pixels for `kerasft.build`
     models) to get heatmaps `(N, H, W)` in [0, 1] at the images' size. The score explained is the
-    class's pre-softmax/pre-sigmoid logit when the head exposes it.
+    class's pre-softmax/pre-sigmoid logit when the head exposes it. `layer_name` says which
+    layer was explained.
 
     An ensemble (`kerasft.ensemble` / `kerasft.stack`: nested member models, no feature map of its
     own) is explained by the mean of its members' heatmaps for the ensemble's class.
@@ -88,18 +203,19 @@ class GradCAM:
         self.model = model
         self.members: list[GradCAM] = []
         self.num_outputs = int(model.outputs[0].shape[-1])
+        self.container = None  # the nested model holding `layer`, when it is not `model`
         try:
-            self.layer = self._find_layer(model, layer)
+            self.container, self.layer = self._find_layer(model, layer)
         except KerasftError:
             self.members = [] if layer is not None else self._member_explainers(model)
             if not self.members:
                 raise
             self.layer = None
             return
-        feature = _outer_output(model, self.layer)
+        feature = _outer_output(self.container or model, self.layer)
         if feature is None or _rank(feature) != 4:
             raise KerasftError(
-                f"Layer {self.layer.name!r} has no 4D feature map in this model; pass `layer=` "
+                f"Layer {self.layer_name!r} has no 4D feature map in this model; pass `layer=` "
                 "naming a convolutional layer or block."
             )
         output = model.outputs[0]
@@ -116,7 +232,10 @@ class GradCAM:
                 score_source = head_input
             elif head_input is not None:
                 score_source = head_input
-        self._grad_model = keras.Model(model.inputs, [feature, score_source])
+        if self.container is None:
+            self._grad_model = keras.Model(model.inputs, [feature, score_source])
+        else:
+            self._grad_model = _through_backbone(model, self.container, feature, score_source)
 
     @staticmethod
     def _member_explainers(model) -> list[GradCAM]:
@@ -134,31 +253,20 @@ class GradCAM:
 
     @staticmethod
     def _find_layer(model, name: str | None):
-        import keras
-
+        """`(container, layer)`: the layer to explain and the nested model holding it (or None)."""
         if name is not None:
-            try:
-                return model.get_layer(name)
-            except ValueError:
-                names = [layer.name for layer in model.layers]
-                from kerasft.errors import unknown_name
-
-                raise unknown_name("layer", name, names) from None
-        candidates = []
-        for layer in model.layers:
-            if isinstance(layer, keras.Model):
-                out = _outer_output(model, layer)
-                if out is not None and _rank(out) == 4:
-                    candidates.append(layer)
-        if candidates:
-            # The backbone is the largest nested model (augmentation may nest a small one).
-            return max(candidates, key=lambda m: m.count_params())
-        for layer in reversed(model.layers):
-            if isinstance(layer, keras.layers.InputLayer):
+            return _named_layer(model, name)
+        for backbone in _nested_models(model):
+            out = _outer_output(model, backbone)
+            if out is None or _rank(out) != 4:
                 continue
-            out = _outer_output(model, layer)
-            if out is not None and _rank(out) == 4:
-                return layer
+            maps = _feature_maps(backbone, backbone.layers)
+            maps.append((backbone, out))  # its output: the deepest map, in the outer graph
+            layer, _ = _default_choice(maps)
+            return (None if layer is backbone else backbone), layer
+        maps = _feature_maps(model, model.layers)
+        if maps:
+            return None, _default_choice(maps)[0]
         raise KerasftError(
             "Found no convolutional feature map in this model (no nested backbone model and no "
             "layer with a 4D output); Grad-CAM needs a convolutional network."
@@ -166,13 +274,15 @@ class GradCAM:
 
     @property
     def layer_name(self) -> str:
-        """The explained layer, or for an ensemble each member's, joined by commas."""
+        """The explained layer (`backbone/layer` for one inside the nested backbone), or for an
+        ensemble each member's, joined by commas."""
         if self.layer is not None:
-            return self.layer.name
+            prefix = "" if self.container is None else f"{self.container.name}/"
+            return prefix + self.layer.name
         return ", ".join(f"{m.model.name}/{m.layer_name}" for m in self.members)
 
     def get_config(self) -> dict:
-        return {"layer": None if self.layer is None else self.layer.name}
+        return {"layer": None if self.layer is None else self.layer_name}
 
     def _logits(self, source):
         if self._head_dense is None:
