@@ -154,8 +154,21 @@ class FeatureCache:
         """A progress bar with ETA over the images whose features are computed, or None."""
         if not self.verbose:
             return None
-        print(f"kerasft cache: {what}: computing {self.cut.name} features", flush=True)
-        return keras.utils.Progbar(total, unit_name="image")
+        import sys
+        import warnings
+
+        with warnings.catch_warnings():
+            # Without ipywidgets, tqdm.auto warns and draws a text bar, which is fine.
+            warnings.filterwarnings("ignore", message=".*IProgress not found.*")
+            from tqdm.auto import tqdm
+
+        return tqdm(
+            total=total,
+            desc=f"kerasft cache: {what}: {self.cut.name} features",
+            unit="image",
+            file=sys.stdout,
+            mininterval=1.0,
+        )
 
     def _compute(self, inputs, n: int, target: np.ndarray, what: str = "train") -> None:
         augment = self.views > 1
@@ -172,7 +185,9 @@ class FeatureCache:
                 else:
                     target[start:stop] = out
                 if bar is not None:
-                    bar.add(stop - start)
+                    bar.update(stop - start)
+        if bar is not None:
+            bar.close()
 
     def stream(self, batches, *, total: int | None = None, what: str = "train"):
         """Features of every image a pipeline yields, in one pass, batch by batch.
@@ -226,7 +241,9 @@ class FeatureCache:
                     self._write_shard(store, pending, pending_hashes, start)
                     pending, pending_hashes = [], []
             if bar is not None:
-                bar.add(len(batch_hashes))
+                bar.update(len(batch_hashes))
+        if bar is not None:
+            bar.close()
         if pending:
             self._write_shard(store, pending, pending_hashes, start)
         if not hashes:
