@@ -105,3 +105,31 @@ def _pair(size) -> tuple[int, int]:
             f"image size {size!r}: give a positive side like 224 or (height, width) like (224, 160)."
         )
     return pair
+
+
+def uint8_batch(images, input_shape: Sequence, size: Sequence[int] | None):
+    """A batch of 0..255 images as uint8 in the model's rank and channels, resized to `size`.
+
+    Resizing is antialiased and rounded, as in kerasft's training pipeline, and grayscale from
+    RGB is rounded too, so a grayscale image passes through unchanged.
+
+    Args:
+        images: `(N, H, W)` or `(N, H, W, C)` pixel values 0..255.
+        input_shape: the model's input shape, batch axis included.
+        size: `(height, width)` to resize to, or None to keep the images' size.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from kerasft.data.channels import with_channel_axis
+
+    x = tf.convert_to_tensor(with_channel_axis(np.asarray(images)))
+    want = 1 if len(input_shape) == 3 else int(input_shape[-1] or 3)
+    if want == 3 and x.shape[-1] == 1:
+        x = tf.image.grayscale_to_rgb(x)
+    elif want == 1 and x.shape[-1] == 3:
+        x = tf.round(tf.image.rgb_to_grayscale(tf.cast(x, tf.float32)))
+    if size is not None and tuple(x.shape[1:3]) != tuple(size):
+        x = tf.round(tf.image.resize(tf.cast(x, tf.float32), tuple(size), antialias=True))
+    x = np.asarray(tf.cast(tf.clip_by_value(tf.cast(x, tf.float32), 0, 255), tf.uint8))
+    return x[..., 0] if len(input_shape) == 3 else x
