@@ -11,7 +11,7 @@ Example:
 >>> from kerasft import model_file
 >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
 >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
->>> model_file.save(model, path, class_names=["cat", "dog"], data="folder:pets/")
+>>> _ = model_file.save(model, path, class_names=["cat", "dog"], data="folder:pets/")
 >>> model_file.read_info(path)["class_names"]
 ['cat', 'dog']
 >>> keras.models.load_model(path).output_shape

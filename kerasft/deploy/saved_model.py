@@ -11,7 +11,8 @@ Example:
 >>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
 ...                           keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
 >>> path = export_saved_model(model, os.path.join(tempfile.mkdtemp(), "sm"))
->>> served = tf.saved_model.load(path).serve(tf.zeros((3, 8, 8, 3), tf.uint8))
+>>> reloaded = tf.saved_model.load(path)  # keep it: its variables live as long as it does
+>>> served = reloaded.serve(tf.zeros((3, 8, 8, 3), tf.uint8))
 >>> served.shape, served.dtype.name
 (TensorShape([3, 2]), 'float32')
 """
