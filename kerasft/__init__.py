@@ -40,6 +40,8 @@ _EXPORTS = {
     "find_lr": "kerasft.callbacks.lr_finder:find_lr",
     "evaluate": "kerasft.evaluation.evaluate:evaluate",
     "predict": "kerasft.evaluation.predict:predict",
+    "predict_files": "kerasft.evaluation.predict_files:predict_files",
+    "export": "kerasft.deploy:export",
     "explain": "kerasft.explain:explain",
     "ensemble": "kerasft.ensembles:ensemble",
     "stack": "kerasft.ensembles:stack",

@@ -11,7 +11,7 @@ Example:
 >>> from kerasft import model_file
 >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
 >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
->>> model_file.save(model, path, class_names=["cat", "dog"], data="folder:pets/")
+>>> _ = model_file.save(model, path, class_names=["cat", "dog"], data="folder:pets/")
 >>> model_file.read_info(path)["class_names"]
 ['cat', 'dog']
 >>> keras.models.load_model(path).output_shape
@@ -37,6 +37,7 @@ def save(
     *,
     class_names: list[str] | None = None,
     data: str | None = None,
+    image_size: int | tuple[int, int] | None = None,
 ) -> Path:
     """`model.save(path)`, then record `class_names` and the `data` source inside the file.
 
@@ -45,6 +46,8 @@ def save(
         path: the `.keras` file to write.
         class_names: the names of the model's output classes, in output order.
         data: where the training data came from (e.g. `"folder:photos/"`), for the record.
+        image_size: the `(height, width)` (or side) the images were trained at, for a model
+            whose input size is free (`None x None`): `predict` and `export` resize to it.
 
     Returns:
         The path written.
@@ -56,6 +59,9 @@ def save(
         info["class_names"] = [str(name) for name in class_names]
     if data is not None:
         info["data"] = str(data)
+    if image_size is not None:
+        pair = (image_size, image_size) if isinstance(image_size, int) else image_size
+        info["image_size"] = [int(s) for s in pair]
     if info:
         with zipfile.ZipFile(path, "a") as archive:
             archive.writestr(MEMBER, json.dumps(info, indent=1))
@@ -63,7 +69,7 @@ def save(
 
 
 def read_info(path: str | os.PathLike) -> dict:
-    """What kerasft recorded in a `.keras` file (`class_names`, `data`), or {} if nothing."""
+    """What kerasft recorded in a `.keras` file (`class_names`, `data`, `image_size`), or {}."""
     try:
         with zipfile.ZipFile(path) as archive:
             if MEMBER not in archive.namelist():
@@ -127,6 +133,7 @@ class Loaded:
         run_dir: the run directory holding it, or None.
         class_names: its class names (from the file, else the run directory), or None.
         data: the data source it was trained on, or None.
+        image_size: the `(height, width)` it was trained at, when recorded, or None.
     """
 
     model: object
@@ -134,6 +141,7 @@ class Loaded:
     run_dir: Path | None
     class_names: list[str] | None
     data: str | None
+    image_size: tuple[int, int] | None = None
 
 
 def load(path: str | os.PathLike) -> Loaded:
@@ -150,4 +158,5 @@ def load(path: str | os.PathLike) -> Loaded:
         run_dir=run_dir,
         class_names=info.get("class_names"),
         data=info.get("data"),
+        image_size=tuple(info["image_size"]) if info.get("image_size") else None,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kerasft import model_file
+from kerasft.data.model_input import fit_images
 from kerasft.errors import KerasftError
 
 
@@ -35,32 +36,6 @@ def register(subparsers) -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N test images")
     parser.add_argument("--tensorboard", metavar="LOGDIR", help="also log the report there")
     parser.set_defaults(func=run)
-
-
-def fit_images(images, input_shape):
-    """Bring a batch of images (tf tensor) to the model's rank, channels and fixed size."""
-    import tensorflow as tf
-
-    from kerasft.data.channels import with_channel_axis
-
-    rank = len(input_shape)
-    x = tf.convert_to_tensor(images)
-    if rank == 4:
-        x = with_channel_axis(x)  # grayscale (N, H, W); its channels are matched below
-    if rank == 4:
-        want = input_shape[-1]
-        if want == 3 and x.shape[-1] == 1:
-            x = tf.image.grayscale_to_rgb(x)
-        elif want == 1 and x.shape[-1] == 3:
-            x = tf.image.rgb_to_grayscale(tf.cast(x, tf.float32))
-        height, width = input_shape[1], input_shape[2]
-        if height is not None and width is not None and tuple(x.shape[1:3]) != (height, width):
-            x = tf.image.resize(tf.cast(x, tf.float32), (height, width))
-    elif rank == 3 and x.shape.rank == 4:
-        if x.shape[-1] == 3:
-            x = tf.image.rgb_to_grayscale(tf.cast(x, tf.float32))
-        x = x[..., 0]
-    return x
 
 
 def load_data(spec: str | None, loaded, batch_size: int, limit: int | None):

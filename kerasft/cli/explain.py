@@ -38,8 +38,8 @@ def register(subparsers) -> None:
 
 def _read_images(paths: list[str], model) -> np.ndarray:
     """The image files fitted to the model's input (channels, fixed size) as one batch."""
-    from kerasft.cli.evaluate import fit_images
     from kerasft.data.images import load_image
+    from kerasft.data.model_input import fit_images
 
     target = tuple(model.inputs[0].shape)
     batch = []

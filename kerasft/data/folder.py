@@ -9,21 +9,10 @@ import numpy as np
 
 from kerasft.data.data_splits import DataSplits
 from kerasft.data.files import load_files
+from kerasft.data.image_files import walk_images
 from kerasft.data.images import IMAGE_EXTENSIONS, is_image_file
 from kerasft.data.splits import DEFAULT_SEED
 from kerasft.errors import KerasftError, did_you_mean
-
-
-def _image_files(directory: str, follow_links: bool) -> list[str]:
-    found = []
-    for root, dirs, files in os.walk(directory, followlinks=follow_links):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            os.path.join(root, f)
-            for f in sorted(files)
-            if not f.startswith(".") and is_image_file(f)
-        )
-    return found
 
 
 def list_class_folders(
@@ -57,7 +46,7 @@ def list_class_folders(
         names = subfolders
     paths, labels, empty = [], [], []
     for index, name in enumerate(names):
-        files = _image_files(os.path.join(directory, name), follow_links)
+        files = walk_images(os.path.join(directory, name), follow_links)
         if not files:
             empty.append(name)
         paths.extend(files)

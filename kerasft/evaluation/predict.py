@@ -1,12 +1,14 @@
-"""`kerasft.predict`: a model's predictions on arrays or a tf.data pipeline, optionally with TTA."""
+"""`kerasft.predict`: a model's predictions on arrays, a tf.data pipeline or image files, with TTA."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
 
 from kerasft.data.channels import missing_channel_axis, with_channel_axis
+from kerasft.data.image_files import as_path_list
 from kerasft.errors import KerasftError
 from kerasft.evaluation.tta import TestTimeAugmentation
 
@@ -103,23 +105,76 @@ def predict_batch(model, x: np.ndarray, tta: TestTimeAugmentation | None = None)
     return np.asarray(model.predict_on_batch(x))
 
 
+def predict_checked_files(
+    model,
+    checks,
+    size: tuple[int, int] | None,
+    tta: TestTimeAugmentation | None = None,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Predictions on checked image files (`kerasft.data.image_files`), rows in their order.
+
+    Args:
+        model: a Keras model.
+        checks: the readable files' `ImageCheck`s.
+        size: `(height, width)` every image is resized to, or None for each image's own.
+        tta: test-time views to average over, or None.
+        batch_size: images per batch.
+    """
+    from kerasft.data.image_files import iter_model_batches
+
+    out = None
+    for indices, xb in iter_model_batches(checks, _input_shape(model), size, batch_size):
+        preds = predict_batch(model, xb, tta)
+        if out is None:
+            out = np.zeros((len(checks), *preds.shape[1:]), preds.dtype)
+        out[indices] = preds
+    if out is None:
+        raise KerasftError("No images to predict on: none of the files could be read.")
+    return out
+
+
+def _predict_files(
+    model, paths: list[str], tta, batch_size: int, image_size, recorded
+) -> np.ndarray:
+    from kerasft.data.files import warn_skipped
+    from kerasft.data.image_files import find_images
+    from kerasft.data.model_input import model_image_size
+
+    found = find_images(paths)
+    warn_skipped({c.path: c.reason for c in found.broken})
+    size = model_image_size(model, image_size, recorded)
+    return predict_checked_files(model, found.readable, size, tta, batch_size)
+
+
 def predict(
     model,
     x,
     tta: bool | TestTimeAugmentation = False,
     batch_size: int = 32,
+    image_size: int | tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Predictions of `model` on `x` (an array or a `tf.data.Dataset`), optionally with TTA.
+    """Predictions of `model` on `x` (an array, a `tf.data.Dataset` or image files), with TTA.
 
     With `tta=True` each image's prediction is the mean over the image, its horizontal mirror and
     two shifted copies (see `TestTimeAugmentation`); pass an instance to choose the views.
 
+    Image files (a path, or a list of paths; folders are searched recursively) are read as
+    RGB (grayscale for a one-channel model) and resized to the model's input size; the rows
+    are the readable files in the order found, and the unreadable ones are named in one
+    `kerasft.data.SkippedFilesWarning`. `kft.predict_files` gives the file names and class
+    names with the probabilities.
+
     Args:
-        model: a Keras model (or the path of a `.keras` file or run directory).
-        x: images, an array or a `tf.data.Dataset` (of images or `(images, labels)`).
+        model: a Keras model, or the path of a `.keras` file or run directory.
+        x: images: an array, a `tf.data.Dataset` (of images or `(images, labels)`), or image
+            files and folders (a path or a list of paths).
         tta: average over test-time views: True for the default views, or a
             `TestTimeAugmentation`.
-        batch_size: batch size for array inputs.
+        batch_size: batch size for array inputs and files.
+        image_size: for files and a model of free input size (`None x None`), the size to
+            resize them to (default: the size the model file records, else the size of the
+            model's own `Resizing` layer, else each image's own).
 
     Example:
 
@@ -129,7 +184,16 @@ def predict(
     >>> kft.predict(model, np.zeros((5, 8, 8, 3)), tta=True).shape
     (5, 4)
     """
+    recorded = None
+    if isinstance(model, (str, os.PathLike)):
+        from kerasft import model_file
+
+        loaded = model_file.load(model)
+        model, recorded = loaded.model, loaded.image_size
     tta = resolve_tta(tta)
+    paths = as_path_list(x)
+    if paths is not None:
+        return _predict_files(model, paths, tta, batch_size, image_size, recorded)
     if not _is_dataset(x) and tta is None:
         x = _for_model(np.asarray(x), model)
         return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
