@@ -51,8 +51,10 @@ def run_dir(tmp_path_factory, folder):
 
 
 def test_evaluate_run_dir_on_folder(run_dir, folder, capsys):
-    # --data comes from the run's config.yaml; 20x20 images are resized to the model's 16x16.
-    assert main(["evaluate", str(run_dir)]) == 0
+    # A folder given as --data is held-out data: all of it is scored (without --data a run
+    # is scored on its own test split, tests/test_jobs_own_data.py); 20x20 images are
+    # resized to the model's 16x16.
+    assert main(["evaluate", str(run_dir), "--data", str(folder)]) == 0
     report = json.loads((run_dir / "evaluation" / "report.json").read_text())
     assert report["num_samples"] == 10
     assert report["class_names"] == ["bright", "dark"]
