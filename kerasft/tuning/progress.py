@@ -71,7 +71,7 @@ class TrialProgress:
     >>> from kerasft.tuning.progress import TrialProgress
     >>> ticks = iter([0.0, 30.0])
     >>> progress = TrialProgress("val_accuracy", max_trials=3, clock=lambda: next(ticks))
-    >>> progress.report("00", "COMPLETED", {"lr": 0.001, "dropout": 0.2}, 0.75, 0.75)
+    >>> line = progress.report("00", "COMPLETED", {"lr": 0.001, "dropout": 0.2}, 0.75, 0.75)
     [kerasft tune] trial 00 COMPLETED val_accuracy=0.75 (best 0.75) lr=0.001 dropout=0.2 \
 [######..............] 1/3 elapsed 30s ETA 1m00s
     """
