@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import numbers
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
-from kerasft.errors import ConfigError, did_you_mean
+from kerasft.errors import ConfigError, KerasftError, did_you_mean
 
 # The default job: ImageNet MobileNet fine-tuned on Fashion-MNIST, scored on the full test set.
 DEFAULTS: dict[str, Any] = {
@@ -91,8 +93,139 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+class YamlLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that reads `3e-4` and `1e3` as floats, as YAML 1.2 does.
+
+    YAML 1.1 (PyYAML's) takes a float only with a dot in its mantissa, so the `lr: 3e-4`
+    everyone writes would be the string "3e-4".
+
+    >>> import yaml
+    >>> from kerasft.config import YamlLoader
+    >>> yaml.load("{lr: 3e-4, n: 1e3, s: 3.0e-4, i: 10, v: v1e3}", Loader=YamlLoader)
+    {'lr': 0.0003, 'n': 1000.0, 's': 0.0003, 'i': 10, 'v': 'v1e3'}
+    """
+
+
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def yaml_load(text) -> Any:
+    """The value of YAML `text` (a string or an open file), floats read as YAML 1.2 does.
+
+    Args:
+        text: YAML source, e.g. the value of `--set lr=3e-4`.
+
+    >>> from kerasft.config import yaml_load
+    >>> yaml_load("3e-4"), yaml_load("[256, 128]")
+    (0.0003, [256, 128])
+    """
+    return yaml.load(text, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _epochs(value) -> bool:
+    if _integer(value):
+        return value >= 0
+    return len(value) == 2 and all(_integer(e) and e >= 0 for e in value)
+
+
+def _optional(check):
+    return lambda v: v is None or check(v)
+
+
+# key -> (the check of a value of the right type, the allowed values in words).
+_RANGES: dict[str, tuple[Any, str]] = {
+    "batch_size": (lambda v: v >= 1, "an integer >= 1, e.g. 128"),
+    "lr": (lambda v: v > 0, "a number > 0, e.g. 1e-3"),
+    "ft_lr": (_optional(lambda v: v > 0), "a number > 0, e.g. 1e-4 (or null: lr / 10)"),
+    "epochs": (
+        _epochs,
+        "[HEAD, FINE_TUNE], two integers >= 0 (0 skips that phase), e.g. [5, 5]",
+    ),
+    "dropout": (lambda v: 0 <= v < 1, "a number from 0 to below 1, e.g. 0.2"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "a number from 0 to below 1, e.g. 0.1"),
+    "l2": (lambda v: v >= 0, "a number >= 0 (0: no weight penalty), e.g. 1e-4"),
+    "image_size": (
+        _optional(lambda v: v >= 1),
+        "an integer >= 1 (or null: the backbone's default size)",
+    ),
+    "train_samples": (_optional(lambda v: v >= 1), "an integer >= 1 (or null: all)"),
+    "val_samples": (lambda v: v >= 0, "an integer >= 0 (0: no validation)"),
+    # A string is 'all' or a block name, which only the built model can check.
+    "unfreeze_blocks": (
+        lambda v: isinstance(v, str) or v >= 0,
+        "an integer >= 0 or 'all'",
+    ),
+    "ft_warmup": (
+        lambda v: 0 <= v < 1,
+        "a share of phase 2's steps from 0 (no warm-up) to below 1, e.g. 0.1",
+    ),
+    "backup_overhead": (
+        _optional(lambda v: v > 0),
+        "a share of training time > 0, e.g. 0.25 (or null: back up every epoch)",
+    ),
+    "seed": (lambda v: v >= 0, "an integer >= 0"),
+    "hidden_units": (
+        lambda v: all(_integer(u) and u >= 1 for u in v),
+        "a list of integers >= 1 (units of each hidden layer), e.g. [256]",
+    ),
+}
+
+
+def _check_name(key: str, value, source: str) -> None:
+    """Refuse an unknown backbone, optimizer or augmentation preset name (no TensorFlow)."""
+    from kerasft.errors import unknown_name
+
+    if key == "backbone" and ":" not in value:  # "module:factory" is resolved when built
+        from kerasft.backbones import registry
+
+        try:
+            registry.get(value)
+        except KerasftError as err:
+            raise ConfigError(f"{source} key 'backbone': {err} See `kerasft backbones`.") from None
+    elif key == "optimizer" and isinstance(value, str):
+        from kerasft.optimizer_names import OPTIMIZERS
+
+        if value.lower() not in OPTIMIZERS:
+            err = unknown_name("optimizer", value, OPTIMIZERS)
+            raise ConfigError(
+                f"{source} key 'optimizer': {err} Or give a Keras optimizer config, "
+                "{class_name: ..., config: {...}}."
+            )
+    elif key == "augmentation" and isinstance(value, str):
+        from kerasft.augment.presets import PRESETS, canonical
+
+        if not canonical(value):
+            err = unknown_name("augmentation preset", value, PRESETS)
+            raise ConfigError(f"{source} key 'augmentation': {err}")
+
+
 def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
-    """Refuse unknown keys and wrongly typed values, naming the key and the fix."""
+    """Refuse unknown keys, wrongly typed values, values out of range and unknown names.
+
+    Each error names the key, the value and what it may be. Nothing here loads TensorFlow, so
+    `kerasft fit` and `kerasft tune` fail at once, before any data loads.
+
+    Args:
+        config: config keys and their values (some or all of DEFAULTS's keys).
+        source: what the keys came from (a file name, "config"), for the messages.
+
+    Raises:
+        ConfigError: the first bad key or value.
+
+    >>> from kerasft.config import validate
+    >>> validate({"batch_size": 0})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    kerasft.errors.ConfigError: config key 'batch_size' = 0 is out of range: use an integer >= 1...
+    """
     for key, value in config.items():
         if key not in DEFAULTS:
             raise ConfigError(
@@ -106,6 +239,14 @@ def validate(config: Mapping[str, Any], source: str = "config") -> dict[str, Any
                 f"{source} key {key!r} = {value!r} should be {expected} "
                 f"(the default is {DEFAULTS[key]!r})."
             )
+        check, allowed = _RANGES.get(key, (None, ""))
+        if check is not None and not check(value):
+            raise ConfigError(
+                f"{source} key {key!r} = {value!r} is out of range: use {allowed} "
+                f"(the default is {DEFAULTS[key]!r})."
+            )
+        if key in ("backbone", "optimizer", "augmentation"):
+            _check_name(key, value, source)
     return dict(config)
 
 
@@ -119,7 +260,7 @@ def read(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"Config file {os.fspath(path)!r} does not exist.")
     with open(path) as f:
         try:
-            data = yaml.safe_load(f) or {}
+            data = yaml_load(f) or {}
         except yaml.YAMLError as err:
             raise ConfigError(f"{os.fspath(path)!r} is not valid YAML: {err}") from None
     if not isinstance(data, dict):

@@ -65,5 +65,10 @@ def test_chief_and_two_workers_record_every_trial_once(tmp_path):
         ran[name] = [] if listed == "none" else listed.split(", ")
     assert all(ran.values()), (ran, output)
     assert sorted(ran["worker1"] + ran["worker2"]) == ["0", "1", "2", "3"], output
+    # Each worker printed a progress line for every trial it ran; the chief one for all four.
+    for name in ("worker1", "worker2"):
+        for trial_id in ran[name]:
+            assert f"[kerasft tune {name}] trial {trial_id} COMPLETED" in output[f"{name}.log"]
+    assert output["chief.log"].count("[kerasft tune] trial ") == 4, output["chief.log"]
     assert (project / "best_model.keras").stat().st_size > 0
     assert (project / "best_config.yaml").exists()

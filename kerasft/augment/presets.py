@@ -33,6 +33,20 @@ from kerasft.errors import KerasftError, unknown_name
 PRESETS = ("none", "light", "medium", "heavy", "randaugment")
 
 
+def canonical(name: str) -> str:
+    """The preset `name` spells, as in PRESETS (case, `-` and `_` ignored), or "" if none.
+
+    Args:
+        name: a preset name as a user wrote it, e.g. "RandAugment" or "rand_augment".
+
+    >>> from kerasft.augment.presets import canonical
+    >>> canonical("Rand-Augment"), canonical("strong")
+    ('randaugment', '')
+    """
+    key = name.strip().lower().replace("-", "").replace("_", "")
+    return key if key in PRESETS else ""
+
+
 def _flip_rotate_zoom(L, s, value_range, *, rotation, zoom, shift=None, color=None) -> list:
     """What light, medium and heavy share: flip, rotation and zoom, then a shift, contrast and
     brightness where given. The order is part of each preset: layer i gets seed + i."""
@@ -77,8 +91,8 @@ def preset(
 
     if not isinstance(name, str):
         raise KerasftError(f"augmentation preset must be a name; got {type(name).__name__}.")
-    key = name.strip().lower().replace("-", "").replace("_", "")
-    if key not in PRESETS:
+    key = canonical(name)
+    if not key:
         raise unknown_name("augmentation preset", name, PRESETS)
     value_range = tuple(float(v) for v in value_range)
     if len(value_range) != 2 or value_range[0] >= value_range[1]:

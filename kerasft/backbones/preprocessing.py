@@ -7,9 +7,10 @@ keep the preprocessing inside the model, so the saved model takes raw 0..255 ima
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-import keras
-import numpy as np
+if TYPE_CHECKING:  # the registry of names loads without TensorFlow (config checks use it)
+    import keras
 
 # Values from keras.applications.imagenet_utils.
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -29,6 +30,9 @@ class Preprocessing:
 
     def layers(self, name_prefix: str = "kft_preprocess") -> list[keras.layers.Layer]:
         """Layers that map RGB (or BGR for "caffe", see `wants_bgr`) 0..255 pixels to backbone input."""
+        import keras
+        import numpy as np
+
         if self.mode == "tf":
             return [keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name=f"{name_prefix}_scale")]
         if self.mode == "caffe":

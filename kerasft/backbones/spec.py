@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable
-
-import keras
+from typing import TYPE_CHECKING
 
 from kerasft.backbones.preprocessing import Preprocessing
+
+if TYPE_CHECKING:  # the registry of names loads without TensorFlow (config checks use it)
+    import keras
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +57,8 @@ class BackboneSpec:
 
     @property
     def constructor(self) -> Callable[..., keras.Model]:
+        import keras
+
         return getattr(keras.applications, self.keras_name)
 
     def create(

@@ -13,12 +13,13 @@ from kerasft.errors import KerasftError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from kerasft.cache.store import default_root
+    # kerasft.paths, not kerasft.cache (which loads TensorFlow): every command builds this parser.
+    from kerasft.paths import kerasft_cache_dir
 
     parser = subparsers.add_parser(
         "cache",
         help="list or clear cached backbone features",
-        description=f"Manage the feature caches kerasft keeps in {default_root()} "
+        description=f"Manage the feature caches kerasft keeps in {kerasft_cache_dir() / 'features'} "
         "($KERASFT_CACHE/features).",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import yaml
-
+from kerasft.config import yaml_load
 from kerasft.errors import ConfigError
 
 # Flags that map one-to-one onto config keys: (flag, key, type, help).
@@ -72,7 +71,7 @@ def flags_to_config(args: argparse.Namespace) -> dict:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--set {item!r}: write KEY=VALUE, e.g. --set dropout=0.3")
-        overrides[key.strip()] = yaml.safe_load(value)
+        overrides[key.strip()] = yaml_load(value)
     return overrides
 
 
@@ -80,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     from kerasft import config
 
     file_config = config.load(args.config) if args.config else None
-    resolved = config.resolve(file_config, flags_to_config(args))  # bad keys fail before TF loads
+    # Bad keys, values out of range and unknown names all fail here, before TensorFlow loads.
+    resolved = config.resolve(file_config, flags_to_config(args))
 
     from kerasft.jobs import fit
 

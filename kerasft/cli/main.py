@@ -16,6 +16,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import kerasft.cli as cli_package
+from kerasft.cli.quiet import tensorflow_start_up
 from kerasft.errors import KerasftError
 
 
@@ -24,9 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kerasft",
         description="Fine-tune pretrained Keras models. Run `kerasft fit` for the default job.",
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's start-up messages (CUDA probes, CPU flags), held back by default",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(cli_package.__path__), key=lambda m: m.name):
-        if info.name in {"main"} or info.name.startswith("_"):
+        if info.name in {"main", "quiet"} or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"kerasft.cli.{info.name}")
         if hasattr(module, "register"):
@@ -41,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with tensorflow_start_up(quiet=not args.verbose):
+            return int(args.func(args) or 0)
     except KerasftError as err:
         # Bad input is the user's to fix: say what and how, without a traceback.
         print(f"kerasft {args.command}: error: {err}", file=sys.stderr)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import keras
 
 from kerasft.errors import KerasftError
+from kerasft.optimizer_names import OPTIMIZERS
 from kerasft.training.devices import default_jit_compile
 from kerasft.training.tasks import default_loss, default_metrics, infer_task, output_activation
-
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "nadam", "lion")
 
 
 def make_optimizer(optimizer, learning_rate, **kwargs) -> keras.optimizers.Optimizer:

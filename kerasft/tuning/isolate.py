@@ -26,6 +26,7 @@ from pathlib import Path
 
 from kerasft import compat
 from kerasft.errors import KerasftError
+from kerasft.tuning.progress import for_tuner
 from kerasft.tuning.tuners import make_tuner, start_oracle_server
 
 # A run of this many workers failing without finishing a trial stops the search.
@@ -80,6 +81,8 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
         "KERASTUNER_ORACLE_IP": "127.0.0.1",
         "KERASTUNER_ORACLE_PORT": str(port),
     }
+    # The workers' own lines go to their logs; this process, which holds the oracle, prints.
+    progress = for_tuner(tuner)
     failed_in_a_row, index = 0, len(list(folder.glob("worker_*.log")))
     try:
         while not compat.oracle_search_over(servicer):
@@ -94,7 +97,9 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
                     stderr=subprocess.STDOUT,
                 )
                 try:
-                    returncode = proc.wait()
+                    while (returncode := proc.poll()) is None:
+                        time.sleep(0.2)
+                        progress.poll(oracle)
                 finally:
                     if proc.poll() is None:
                         proc.kill()
@@ -104,6 +109,7 @@ def run_isolated(tuner, spec: dict, train, val, trials_per_worker: int, verbose=
             stranded = oracle.ongoing_trials.pop(tuner_id, None)
             if stranded is not None:  # the worker died mid-trial: resume it in the next
                 compat.queue_trial_retry(oracle, stranded.trial_id)
+            progress.poll(oracle)
             completed, ended = _ended(oracle)
             progressed = completed > before[0] or (returncode == 0 and ended > before[1])
             failed_in_a_row = 0 if progressed else failed_in_a_row + 1

@@ -16,6 +16,7 @@ import keras_tuner as kt
 from kerasft import compat
 from kerasft.errors import KerasftError, unknown_name
 from kerasft.tuning.oracles import ListOracle, SweepOracle
+from kerasft.tuning.progress import for_tuner
 
 TUNERS = ("random", "grid", "bayesian", "hyperband", "sweep")
 
@@ -29,6 +30,8 @@ class _TrialDirMixin:
 
     def search(self, *args, **kwargs):
         if not compat.is_chief_oracle():
+            # A worker (distributed, or of isolate=) holds no oracle: it tells of its own trials.
+            self.progress = for_tuner(self, worker=compat.has_chief_oracle())
             try:
                 return super().search(*args, **kwargs)
             except _ProcessDone:  # an isolated worker ran its share; a fresh one goes on
@@ -36,10 +39,16 @@ class _TrialDirMixin:
         if "verbose" in kwargs:
             self.oracle.verbose = kwargs["verbose"]
         self.save()
-        serve_oracle(self.oracle)
+        serve_oracle(self.oracle, progress=for_tuner(self))
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
+        progress = getattr(self, "progress", None)
+        if progress is not None:
+            if compat.has_chief_oracle():
+                progress.ran(self.oracle, trial)
+            else:
+                progress.poll(self.oracle)
         limit = getattr(self, "trials_per_process", None)
         if limit:
             record_memory(self.project_dir, self.tuner_id, trial.trial_id)
@@ -51,11 +60,12 @@ class _ProcessDone(Exception):
     pass
 
 
-def serve_oracle(oracle, poll_s: float = 0.2) -> None:
+def serve_oracle(oracle, poll_s: float = 0.2, progress=None) -> None:
     """The chief's gRPC oracle server, until every worker has stopped.
 
     KerasTuner's own server polls in 20-second steps once the search is over; this one polls
     every `poll_s` seconds, so the chief writes the results as soon as the last worker ends.
+    A `TrialProgress` given as `progress` prints each trial a worker ends.
     """
     import os
     import time
@@ -66,8 +76,12 @@ def serve_oracle(oracle, poll_s: float = 0.2) -> None:
         # Over once a worker was told so and no trial or worker is left (KerasTuner's exit_chief).
         while not compat.oracle_search_over(servicer) or oracle.ongoing_trials or oracle.tuner_ids:
             time.sleep(poll_s)
+            if progress is not None:
+                progress.poll(oracle)
     finally:
         server.stop(grace=1)
+    if progress is not None:
+        progress.poll(oracle)
 
 
 def start_oracle_server(oracle, address: str):
