@@ -158,6 +158,8 @@ _RANGES: dict[str, tuple[Any, str]] = {
     ),
     "train_samples": (_optional(lambda v: v >= 1), "an integer >= 1 (or null: all)"),
     "val_samples": (lambda v: v >= 0, "an integer >= 0 (0: no validation)"),
+    "val_split": (lambda v: 0 <= v < 1, "a share from 0 (no validation) to below 1, e.g. 0.1"),
+    "test_split": (lambda v: 0 <= v < 1, "a share from 0 (no test set) to below 1, e.g. 0.1"),
     # A string is 'all' or a block name, which only the built model can check.
     "unfreeze_blocks": (
         lambda v: isinstance(v, str) or v >= 0,

@@ -108,11 +108,6 @@ def kind(spec: str) -> str:
     )
 
 
-def check_fraction(value, key: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise KerasftError(f"{key}={value!r} must be a fraction in [0, 1), e.g. {key}=0.1.")
-
-
 def job_data(cfg: dict, *, test: bool = True) -> JobData:
     """The splits of `cfg["data"]` for a job, under the config's split keys and seed.
 
@@ -138,8 +133,6 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
             counts={"train": len(y), "val": len(v[1]), "test": len(t[1])},
             image_shape=tuple(x.shape[1:]),
         )
-    for key in ("val_split", "test_split"):
-        check_fraction(cfg[key], key)
     options = dict(
         image_size=cfg["image_size"],
         batch_size=cfg["batch_size"],
