@@ -217,7 +217,10 @@ class FeatureCache:
             return None
         start = time.perf_counter()
         known = store.known()
-        forward = self._forward_fn(self.cut.prefix)
+        if self._forward is None:
+            # One traced function for every stream of this cache (train, val, later phases).
+            self._forward = self._forward_fn(self.cut.prefix)
+        forward = self._forward
         row_bytes = self.estimate_bytes(1)
         shard_rows = max(1, SHARD_BYTES // max(row_bytes, 1))
         hashes, targets, pending, pending_hashes = [], [], [], []
