@@ -12,8 +12,10 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 demo: setup
 	$(BIN)/kerasft fit
 
+# Two workers (pytest-xdist), each taking whole test files: most of a test's time is Python
+# and TensorFlow tracing on one core, so two cores run the suite in about half the time.
 test: setup
-	$(BIN)/python -m pytest tests $(dir $(PLUGINS)) --nbmake notebooks
+	$(BIN)/python -m pytest tests $(dir $(PLUGINS)) --nbmake notebooks -n 2 --dist loadfile
 
 bench: setup
 	$(BIN)/python bench/run_all.py

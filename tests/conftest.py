@@ -75,3 +75,27 @@ def _empty_in_process_feature_cache():
     if store is not None:
         store._MEMORY.clear()
     yield
+
+
+# The longest test files, longest first (measured with --durations): `make test` runs two
+# pytest-xdist workers that take whole files in collection order, so starting the long files
+# first keeps one worker from running them alone at the end.
+LONGEST_FIRST = (
+    "test_speed_bench.py",
+    "test_callbacks_under_runners.py",
+    "test_tuning_tuners.py",
+    "test_readme_snippets.py",
+    "test_training_resume.py",
+    "test_tuning_memory.py",
+    "test_cache_equivalence.py",
+    "test_cli_fit_resume.py",
+    "test_jobs_own_data.py",
+    "test_callbacks_early_stopping.py",
+    "test_cli_fit.py",
+    "test_tuning_resume.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order kept

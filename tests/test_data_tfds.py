@@ -118,3 +118,18 @@ def test_bad_keys_and_splits(data_dir):
         kdata.from_tfds("tiny_digits", data_dir=directory, label_key="labels")
     with pytest.raises(KerasftError, match="Splits: train, test|Splits: test, train"):
         kdata.from_tfds("tiny_digits", data_dir=directory, split="validation")
+
+
+def test_a_job_reads_tfds_data_by_name(data_dir):
+    from kerasft import config
+    from kerasft.jobs.datasets import job_data
+
+    directory, _, _ = data_dir
+    cfg = config.resolve({"data": "tfds:tiny_digits", "data_dir": str(directory)})
+    data = job_data({**cfg, "image_size": 8, "val_split": 0.2, "test_split": 0.2})
+    assert data.class_names == ["zero", "one", "two"]
+    assert data.source == "tfds:tiny_digits"
+    # The 60 training examples, split 60/20/20 with the seed.
+    assert data.counts == {"train": 36, "val": 12, "test": 12}
+    x, y = next(iter(data.train))
+    assert x.shape[1:3] == (8, 8) and set(np.unique(y.numpy())) <= {0, 1, 2}

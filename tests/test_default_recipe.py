@@ -23,7 +23,7 @@ from kerasft import config
 from kerasft.backbones.blocks import block_map
 from kerasft.builder.build import get_backbone
 from kerasft.jobs import fit as fit_job
-from kerasft.jobs.datasets import job_arrays
+from kerasft.jobs.datasets import job_data
 from kerasft.jobs.recipe import fine_tune_kwargs
 from kerasft.training.fine_tune import fine_tune
 
@@ -65,10 +65,9 @@ def changed(a: list[np.ndarray], b: list[np.ndarray]) -> set[int]:
 def run(tmp_path_factory, fashion_mnist, imagenet_mobilenet):
     cfg = config.resolve(SHRINK)
     keras.utils.set_random_seed(cfg["seed"])
-    train, val, test, class_names = job_arrays(
-        cfg["data"], cfg["train_samples"], cfg["val_samples"], cfg["seed"]
-    )
-    model = fit_job._build(cfg, train, class_names)  # the model `kerasft fit` builds
+    data = job_data(cfg)  # the data and model `kerasft fit` loads and builds
+    train, val, test = data.train, data.val, data.test
+    model = fit_job._build(cfg, data)
     before = values(model)
     snapshots = PhaseSnapshots()
     recipe = fine_tune_kwargs(cfg)

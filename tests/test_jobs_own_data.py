@@ -158,7 +158,7 @@ def test_evaluate_a_folder_run_scores_its_own_test_split(tmp_path, tree, imagene
 @pytest.mark.parametrize("source", ["folder", "csv"])
 def test_tune_on_own_images(tmp_path, tree, imagenet_mobilenet, source):
     root, labels = tree
-    data = root if source == "folder" else write_csv(tmp_path / "labels.csv", labels)
+    data = root if source == "folder" else write_csv(root / "tune_labels.csv", labels)
     config = tmp_path / "tune.yaml"
     config.write_text(
         yaml.safe_dump(
