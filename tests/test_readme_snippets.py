@@ -29,6 +29,8 @@ COVERED = {
     "import kerasft as kft\nfrom kerasft.data.keras_datasets": "test_search_in_python",
     "# kerasft fit keys: the base configuration": "test_search_yaml",
     "directory: /shared/tune\nstrategy: mirrored": "test_search_yaml",
+    # The "Your own images" section's search, run there with its commands.
+    "data: photos/\nimage_size: 96": "test_readme_own_images.py",
 }
 
 
