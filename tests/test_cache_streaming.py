@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 import pytest
+from own_images import write_images
 
 import kerasft as kft
 from kerasft.cache import CachedRunner, FeatureCache, ModelCut
 from kerasft.cache.fingerprint import row_hashes
-from own_images import write_images
 
 
 def _rss() -> int:

@@ -10,12 +10,12 @@ import keras
 import numpy as np
 import pytest
 import yaml
+from own_images import BROKEN, CLASSES, write_csv, write_images
 
 from kerasft import model_file
 from kerasft.cli.main import main
 from kerasft.errors import KerasftError
 from kerasft.jobs.datasets import job_data, kind
-from own_images import BROKEN, CLASSES, write_csv, write_images
 
 # Small and quick, but real: ImageNet MobileNet features on real images.
 FAST = ["--image-size", "48", "--epochs", "4", "1", "--batch-size", "16", "--lr", "0.003",
