@@ -42,7 +42,8 @@ _EXPORTS = {
     "predict": "kerasft.evaluation.predict:predict",
     "predict_files": "kerasft.evaluation.predict_files:predict_files",
     "export": "kerasft.deploy:export",
-    "explain": "kerasft.explain:explain",
+    # The package itself: callable as kft.explain(model, images), and kft.explain.GradCAM.
+    "explain": "kerasft.explain",
     "ensemble": "kerasft.ensembles:ensemble",
     "stack": "kerasft.ensembles:stack",
     "cross_validate": "kerasft.training.cross_validate:cross_validate",

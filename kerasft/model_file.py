@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,8 +153,14 @@ def load(path: str | os.PathLike) -> Loaded:
 
     model_path, run_dir = resolve(path)
     info = {**run_info(run_dir), **read_info(model_path)}
+    with warnings.catch_warnings():
+        # A fine-tuned model is saved with the optimizer slots of every block it trained,
+        # while the reloaded model's optimizer is built for what is trainable now; Keras
+        # warns and skips the slots, which predicting, evaluating and exporting never use.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model = keras.models.load_model(model_path)
     return Loaded(
-        model=keras.models.load_model(model_path),
+        model=model,
         path=model_path,
         run_dir=run_dir,
         class_names=info.get("class_names"),
