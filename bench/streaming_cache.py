@@ -189,8 +189,9 @@ def main() -> dict:
     gb = 1e9
     return c.emit(
         {
-            "benchmark": "streaming_cache",
+            "bench": "streaming_cache",
             "images": n_train,
+            "val_images": sum(data.info.split_counts["val"].values()),
             "image_size": 224,
             "cut": cut.name,
             "feature_shape": list(cut.feature_shape),

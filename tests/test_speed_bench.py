@@ -177,3 +177,35 @@ def test_quick_start_bench_runs_the_readme_block(monkeypatch, tmp_path, capsys):
     assert result["train_samples"] == 64 and result["epochs"] == 2 and result["image_size"] == 32
     assert all(how.startswith("cached at") for how in result["runner"].values())
     assert json.loads(record.read_text().splitlines()[-1])["args"]["baseline"] == "off"
+
+
+def test_streaming_cache_bench_on_a_small_folder(
+    monkeypatch, tmp_path, capsys, fashion_mnist, imagenet_mobilenet
+):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import importlib
+
+    module = importlib.import_module("streaming_cache")
+    # A small stand-in for the 70,000 files, written by the bench's own writer.
+    images = tmp_path / "jpeg"
+    (x, y), (xt, yt), _ = fashion_mnist
+    for split in ("train", "test"):
+        for name in module.CLASSES:
+            (images / split / name).mkdir(parents=True)
+    module._write_chunk((str(images), "train", 0, x[:120], y[:120]))
+    module._write_chunk((str(images), "test", 0, xt[:40], yt[:40]))
+    (images / ".complete").write_text("160\n")
+    record = tmp_path / "results.jsonl"
+    argv = ["streaming_cache", "--images-dir", str(images), "--baseline-images", "20",
+            "--batch-size", "32", "--record", str(record)]  # fmt: skip
+    monkeypatch.setattr(sys, "argv", argv)
+    result = module.main()
+    assert result["bench"] == "streaming_cache" and result["rows"] == result["images"]
+    assert result["images"] + result["val_images"] == 120 and result["val_images"] > 0
+    assert result["phases"][1].startswith("cached at kft_head_pool")
+    assert result["phases"][2] == "cached at block_11 (14, 14, 512)"
+    assert result["cache_build_peak_rss_gb"] >= result["rss_before_build_gb"] > 0
+    assert result["baseline_images"] == 20 and result["test_images"] == 40
+    assert result["shards_gb"] > result["images"] * 14 * 14 * 512 * 2 / 1e9 * 0.99
+    recorded = json.loads(record.read_text().splitlines()[-1])
+    assert recorded["args"]["baseline_images"] == 20 and recorded["machine"]["cpus"]
