@@ -81,6 +81,7 @@ def _empty_in_process_feature_cache():
 # pytest-xdist workers that take whole files in collection order, so starting the long files
 # first keeps one worker from running them alone at the end.
 LONGEST_FIRST = (
+    "test_readme_own_images.py",
     "test_speed_bench.py",
     "test_callbacks_under_runners.py",
     "test_tuning_tuners.py",
@@ -93,6 +94,7 @@ LONGEST_FIRST = (
     "test_callbacks_early_stopping.py",
     "test_cli_fit.py",
     "test_tuning_resume.py",
+    "test_export.py",
 )
 
 
