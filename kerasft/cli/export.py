@@ -58,9 +58,16 @@ def _sample_images(args, loaded, exported):
     return rng.integers(0, 256, (args.check_images, *shape[1:]), dtype=np.uint8), "random images"
 
 
+def _short(tensor: str) -> str:
+    # "model/backbone/conv_dw_1_relu/Relu6;model/...": the layer of the fused op's output.
+    parts = tensor.split(";")[0].split("/")
+    return parts[-2] if len(parts) > 1 else parts[0]
+
+
 def run(args) -> int:
     from kerasft import model_file
     from kerasft.deploy.export import export
+    from kerasft.deploy.tflite import NOISY_STEPS
 
     if args.check_images < 1:
         raise KerasftError(f"--check-images {args.check_images}: give a positive number.")
@@ -79,6 +86,11 @@ def run(args) -> int:
         f"exported {what} to {exported.path}: {exported.size_bytes / 1e6:.2f} MB, "
         f"input uint8 N x {shape}"
     )
+    if exported.float_layers:
+        print(
+            f"kept in float (int8 was {NOISY_STEPS:g}+ quantization steps off on the "
+            f"calibration images): {', '.join(_short(n) for n in exported.float_layers)}"
+        )
     if args.format == "tflite":
         from kerasft.deploy.interpreter import check_tflite
 

@@ -25,6 +25,7 @@ class Exported:
         quantize: None, "float16" or "int8".
         size_bytes: its size on disk (a folder: all its files).
         input_shape: the serving input shape, batch first (None), uint8.
+        float_layers: for int8, the layers kept in float because int8 was too far off.
     """
 
     path: Path
@@ -32,6 +33,7 @@ class Exported:
     quantize: str | None
     size_bytes: int
     input_shape: tuple
+    float_layers: tuple = ()
 
 
 def default_path(model_path: Path, format: str, quantize: str | None) -> Path:
@@ -129,10 +131,11 @@ def export(
         images = _calibration(calibration, data, model, size, calibration_count)
     with tempfile.TemporaryDirectory() as tmp:
         export_saved_model(model, Path(tmp) / "saved_model", size)
-        blob = convert_saved_model(Path(tmp) / "saved_model", quantize, images)
+        float_layers: list[str] = []
+        blob = convert_saved_model(Path(tmp) / "saved_model", quantize, images, float_layers)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(blob)
-    return Exported(path, format, quantize, len(blob), tuple(spec.shape))
+    return Exported(path, format, quantize, len(blob), tuple(spec.shape), tuple(float_layers))
 
 
 def _calibration(calibration, data, model, size, count) -> np.ndarray:
