@@ -246,6 +246,7 @@ class FeatureCache:
             if bar is not None:
                 bar.update(len(batch_hashes))
         if bar is not None:
+            bar.total = bar.n  # `total` was an estimate (a short last batch)
             bar.close()
         if pending:
             self._write_shard(store, pending, pending_hashes, start)

@@ -41,14 +41,17 @@ from kerasft.training.runner import FitRunner
 
 
 def _images(ds: tf.data.Dataset) -> int | None:
-    """How many examples a batched pipeline yields, when tf.data knows without reading it."""
+    """About how many examples a batched pipeline yields, or None if tf.data cannot tell.
+
+    Its number of batches times the size of the first (one batch is read); the last batch may
+    be short, so this is an upper bound, for the memory budget and the progress bar.
+    """
     batches = int(ds.cardinality())
     if batches < 0:
         return None
-    spec = ds.element_spec[0]
-    size = spec.shape[0]
-    # A batched pipeline's last batch may be short; the estimate is an upper bound.
-    return batches * size if size is not None else None
+    for x, *_ in ds.take(1):
+        return batches * int(x.shape[0])
+    return 0
 
 
 def build_metrics(model: keras.Model, targets: np.ndarray) -> None:
