@@ -18,14 +18,19 @@ from kerasft.errors import KerasftError
 from kerasft.jobs.datasets import job_data, kind
 
 # Small and quick, but real: ImageNet MobileNet features on real images.
-FAST = ["--image-size", "48", "--epochs", "4", "1", "--batch-size", "16", "--lr", "0.003",
+FAST = ["--image-size", "96", "--epochs", "6", "1", "--batch-size", "16", "--lr", "0.003",
         "--set", "verbose=0", "--set", "unfreeze_blocks=1"]  # fmt: skip
+
+
+# 100 images of each class: a 10% test split of 30 images keeps the accuracy floor clear of
+# run-to-run noise (18 test images measured 0.67 once against a floor of 0.7).
+PER_CLASS = 100
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory, fashion_mnist):
     root = tmp_path_factory.mktemp("photos")
-    labels = write_images(root, fashion_mnist, per_class=60)
+    labels = write_images(root, fashion_mnist, per_class=PER_CLASS)
     return root, labels
 
 
@@ -47,14 +52,15 @@ def test_fit_on_a_class_folder_records_classes_and_skips_broken_files(
     assert record["class_names"] == names
     assert record["source"] == f"folder:{root}"
     assert sorted(record["skipped"]) == sorted(str(root / b) for b in BROKEN)
-    # 61 readable files per class: 10% validation, 10% test, stratified.
+    # PER_CLASS + 1 readable files per class: 10% validation, 10% test, stratified.
     assert sum(record["counts"].values()) == len(labels)
     assert record["counts"]["test"] == pytest.approx(0.1 * len(labels), abs=3)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["test_samples"] == record["counts"]["test"]
     assert metrics["class_names"] == names and metrics["data"] == record["source"]
-    # Three easy classes: ImageNet features separate them after a few steps.
-    assert metrics["test_accuracy"] >= 0.7
+    # Three easy classes: ImageNet features at 96 px separate them (0.97 measured twice; at
+    # 48 px they did not, 0.67-0.83).
+    assert metrics["test_accuracy"] >= 0.85
     # The model file carries its class names and still reloads in plain Keras.
     assert model_file.read_info(run_dir / "model.keras")["class_names"] == names
     model = keras.models.load_model(run_dir / "model.keras")
@@ -84,7 +90,7 @@ def test_fit_on_a_csv_of_relative_paths(tmp_path, tree, imagenet_mobilenet):
     assert record["class_names"] == sorted(CLASSES)
     assert record["source"] == f"csv:{table}"
     assert record["counts"]["test"] == pytest.approx(0.2 * len(labels), abs=3)
-    assert json.loads((run_dir / "metrics.json").read_text())["test_accuracy"] >= 0.7
+    assert json.loads((run_dir / "metrics.json").read_text())["test_accuracy"] >= 0.85
 
 
 @pytest.mark.parametrize(
@@ -153,7 +159,7 @@ def test_evaluate_a_folder_run_scores_its_own_test_split(tmp_path, tree, imagene
     # The broken file in bag/ gets its reason in a row of its own, not a crash.
     assert [r["path"] for r in every if r["error"]] == [str(root / BROKEN[0])]
     rows = [r for r in every if not r["error"]]
-    assert len(rows) == 61 and {r["top1"] for r in rows} <= set(CLASSES)
+    assert len(rows) == PER_CLASS + 1 and {r["top1"] for r in rows} <= set(CLASSES)
     assert sum(r["top1"] == "bag" for r in rows) >= 0.8 * len(rows)
 
 
