@@ -211,6 +211,51 @@ def guide_fine_tune(train, val, args, *, image_size: int, callback, watch: Stopw
     return model
 
 
+def rss() -> int:
+    """This process's resident memory in bytes (Linux /proc)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRSS:
+    """Peak resident memory of this process during a `with` block, sampled in a thread.
+
+    Args:
+        interval: seconds between samples.
+
+    Attributes:
+        start, peak: the resident bytes at the start and the highest seen; `growth` = peak -
+            start.
+    """
+
+    def __init__(self, interval: float = 0.01):
+        self.interval = interval
+
+    def __enter__(self):
+        import threading
+
+        self.start = self.peak = rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss())
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss())
+        return False
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.start
+
+
 class Clock:
     """Wall and CPU seconds of a `with` block, with the 1-minute load average at its end."""
 

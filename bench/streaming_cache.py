@@ -23,7 +23,6 @@ Target: peak RSS of the cache build <= 4 GB. Prints one JSON line.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from multiprocessing import Pool
 from pathlib import Path
@@ -34,33 +33,6 @@ CLASSES = [
     "t_shirt", "trouser", "pullover", "dress", "coat",
     "sandal", "shirt", "sneaker", "bag", "ankle_boot",
 ]  # fmt: skip
-
-
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-class PeakRSS:
-    """Peak resident memory of this process during a `with` block (sampled every 10 ms)."""
-
-    def __enter__(self):
-        self.peak = _rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _watch(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss())
-            time.sleep(0.01)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss())
-        return False
 
 
 def _write_chunk(job):
@@ -144,8 +116,8 @@ def main() -> dict:
     cache = FeatureCache(cut, "disk", root=cache_dir, verbose=1)
 
     # 1. kerasft: one streaming pass, features into disk shards.
-    base_rss = _rss()
-    with PeakRSS() as build_rss, c.Clock() as build:
+    base_rss = c.rss()
+    with c.PeakRSS() as build_rss, c.Clock() as build:
         rows, _, _ = cache.stream(data.train.as_numpy_iterator(), total=n_train)
     shard_bytes = sum(f.stat().st_size for f in cache_dir.rglob("*.npy"))
 
@@ -160,7 +132,7 @@ def main() -> dict:
     baseline_ds = keras.utils.image_dataset_from_directory(
         subset, image_size=(224, 224), batch_size=args.batch_size, shuffle=False
     ).prefetch(tf.data.AUTOTUNE)
-    with PeakRSS() as baseline_rss, c.Clock() as baseline:
+    with c.PeakRSS() as baseline_rss, c.Clock() as baseline:
         seen = 0
         for x, _ in baseline_ds:
             prefix.predict_on_batch(x)
@@ -168,7 +140,7 @@ def main() -> dict:
 
     # 3. Both phases train from the shards; then the official test set.
     runner = CachedRunner(mode="disk", cache_dir=cache_dir, verbose=1)
-    with PeakRSS() as train_rss, c.Clock() as training:
+    with c.PeakRSS() as train_rss, c.Clock() as training:
         history = kft.fine_tune(
             model,
             data.train,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import pytest
 from own_images import write_images
@@ -14,34 +11,15 @@ from kerasft.cache import CachedRunner, FeatureCache, ModelCut
 from kerasft.cache.fingerprint import row_hashes
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
+def peak_rss():
+    # The benchmark's sampler (bench/_common.py), so the test measures what the bench does.
+    import sys
+    from pathlib import Path
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from _common import PeakRSS as sampler
 
-class PeakRSS:
-    """The peak resident memory of this process while the block runs, sampled every 5 ms."""
-
-    def __enter__(self):
-        self.start = self.peak = _rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def _watch(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, _rss())
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss())
-
-    @property
-    def growth(self) -> int:
-        return self.peak - self.start
+    return sampler(interval=0.005)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +83,7 @@ def test_streaming_memory_stays_far_below_the_collected_images(folder, tmp_path,
     cache = FeatureCache(ModelCut(model), "disk", root=tmp_path, verbose=1)
     # Warm up (tracing, thread pools, allocator) on a few batches of another pipeline.
     cache.stream(data.train.take(3).map(lambda x, y: (255 - x, y)).as_numpy_iterator())
-    with PeakRSS() as memory:
+    with peak_rss() as memory:
         rows, _, _ = cache.stream(data.train.as_numpy_iterator(), total=n)
     assert len(rows) == n and spec.dtype == tf.uint8
     assert collected > 300e6
