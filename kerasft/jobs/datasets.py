@@ -115,7 +115,9 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
         cfg: a resolved `kerasft fit` config (`data`, `data_dir`, `train_samples`,
             `val_samples`, `val_split`, `test_split`, `path_col`, `label_col`,
             `label_sep`, `image_size`, `batch_size`, `seed`).
-        test: also load the test split (a search needs none).
+        test: also return the test split (a search needs none). It is carved out all the
+            same, so a search trains on the very images `kerasft fit` does and never sees the
+            test images.
     """
     spec = cfg["data"]
     source = kind(spec)
@@ -148,10 +150,10 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
             data_dir=cfg["data_dir"],
             split="train",
             validation_split=cfg["val_split"] or None,
-            test_split=(cfg["test_split"] or None) if test else None,
+            test_split=cfg["test_split"] or None,
             **options,
         )
-        return _from_splits(data, f"tfds:{spec[len('tfds:') :]}")
+        return _from_splits(data, f"tfds:{spec[len('tfds:') :]}", test)
     if source == "csv":
         from kerasft.data import from_csv
 
@@ -161,10 +163,10 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
             label_col=cfg["label_col"],
             label_sep=cfg["label_sep"],
             validation_split=cfg["val_split"] or None,
-            test_split=(cfg["test_split"] or None) if test else None,
+            test_split=cfg["test_split"] or None,
             **options,
         )
-        return _from_splits(data, f"csv:{os.path.abspath(spec)}")
+        return _from_splits(data, f"csv:{os.path.abspath(spec)}", test)
     return _folder(spec, cfg, options, test)
 
 
@@ -192,11 +194,11 @@ def _folder(spec: str, cfg: dict, options: dict, test: bool) -> JobData:
     # What has no sub-tree of its own is carved out of the training images.
     carve = {
         "validation_split": None if "val" in given else cfg["val_split"] or None,
-        "test_split": None if "test" in given or not test else cfg["test_split"] or None,
+        "test_split": None if "test" in given else cfg["test_split"] or None,
     }
     data = from_folder(given.get("train", root), **carve, **options)
     if not given:
-        return _from_splits(data, source)
+        return _from_splits(data, source, test)
     info = data.info
     splits = {"train": data.train, "val": data.val, "test": data.test if test else None}
     counts = {k: int(sum(v.values())) for k, v in info.split_counts.items()}
@@ -225,12 +227,12 @@ def _folder(spec: str, cfg: dict, options: dict, test: bool) -> JobData:
     )
 
 
-def _from_splits(data, source: str) -> JobData:
+def _from_splits(data, source: str, test: bool = True) -> JobData:
     info = data.info
     return JobData(
         data.train,
         data.val,
-        data.test,
+        data.test if test else None,
         list(info.class_names),
         source,
         multilabel=info.multilabel,
