@@ -211,3 +211,23 @@ def test_job_data_folder_splits_are_seeded(tmp_path, tree):
 
     assert np.array_equal(labels_of(a.test), labels_of(b.test))
     assert a.image_shape == (32, 32, 3)
+
+
+def test_fit_on_a_multilabel_csv(tmp_path, tree, imagenet_mobilenet):
+    root, labels = tree
+    group = {"bag": "accessory", "sneaker": "footwear", "trouser": "clothing"}
+    table = root / "tags.csv"
+    with open(table, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "tags"])
+        for rel, name in labels.items():
+            writer.writerow([rel, f"{name}|{group[name]}"])
+    run_dir = _fit(tmp_path, table, "--set", "label_col=tags", "--set", "label_sep='|'")
+    record = json.loads((run_dir / "data.json").read_text())
+    assert record["multilabel"] is True
+    assert record["class_names"] == sorted([*CLASSES, *group.values()])
+    model = keras.models.load_model(run_dir / "model.keras")
+    assert model.output_shape == (None, 6)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # All-zero answers would score 4/6 of the labels right and no image right.
+    assert metrics["test_binary_accuracy"] >= 0.9 and metrics["test_accuracy"] >= 0.7
