@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import keras
 
+from kerasft import model_file
 from kerasft.builder.heads import HEAD_PREFIX, head_layers
 from kerasft.errors import KerasftError
 from kerasft.training.tasks import infer_task
-
-
-def _run_files(source) -> tuple[Path, list[str] | None]:
-    path = Path(source)
-    model_path = path / "model.keras" if path.is_dir() else path
-    if not model_path.exists():
-        raise KerasftError(
-            f"Cannot warm-start from {os.fspath(source)!r}: no {model_path.name} there. Pass a "
-            "run directory of `kerasft fit` or a .keras file."
-        )
-    metrics = model_path.parent / "metrics.json"
-    names = json.loads(metrics.read_text()).get("class_names") if metrics.exists() else None
-    return model_path, names
 
 
 def replace_head(model: keras.Model, num_classes: int, **head_kwargs) -> keras.Model:
@@ -60,8 +46,8 @@ def warm_start(
     >>> model = warm_start("runs/fit-20261123-101500", class_names)  # doctest: +SKIP
     >>> kft.fine_tune(model, (x_new, y_new), epochs=(0, 2))  # doctest: +SKIP
     """
-    model_path, previous = _run_files(source)
-    model = keras.models.load_model(model_path)
+    loaded = model_file.load(source)  # class names: the file's own, else its run directory's
+    model, previous = loaded.model, loaded.class_names
     class_names = list(class_names)
     if reinit_head:
         return replace_head(model, len(class_names))
