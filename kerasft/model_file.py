@@ -80,6 +80,22 @@ def read_info(path: str | os.PathLike) -> dict:
         return {}
 
 
+def data_spec(source: str | None) -> str | None:
+    """The `data` value a recorded source names: "folder:/p" -> "/p", "keras:name" as is.
+
+    Args:
+        source: what `save(data=...)` recorded (`JobData.source`), or None.
+
+    >>> from kerasft.model_file import data_spec
+    >>> data_spec("folder:/data/pets"), data_spec("keras:fashion_mnist")
+    ('/data/pets', 'keras:fashion_mnist')
+    """
+    if not source:
+        return None
+    prefix, _, rest = source.partition(":")
+    return rest if prefix in ("folder", "csv") else source
+
+
 def resolve(path: str | os.PathLike) -> tuple[Path, Path | None]:
     """`(model_file, run_dir)` for a `.keras` file or a run directory holding `model.keras`.
 

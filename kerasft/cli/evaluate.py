@@ -56,7 +56,7 @@ def load_data(spec: str | None, loaded, batch_size: int, limit: int | None):
         data, names = datasets.run_test_data(loaded.run_dir, batch_size)
         what = f"the test split of {loaded.run_dir}"
     else:
-        spec = spec or _recorded_path(loaded.data)
+        spec = spec or model_file.data_spec(loaded.data)
         if not spec:
             raise KerasftError(
                 "No --data given and the model records none; pass --data fashion_mnist, "
@@ -77,14 +77,6 @@ def load_data(spec: str | None, loaded, batch_size: int, limit: int | None):
         data = data.unbatch().take(limit).batch(batch_size)
     data = data.map(lambda x, y: (fit_images(x, input_shape), y)).prefetch(tf.data.AUTOTUNE)
     return data, names, what
-
-
-def _recorded_path(source: str | None) -> str | None:
-    # model_file records "folder:/abs/path", "csv:/abs/file.csv" or "keras:name".
-    if not source:
-        return None
-    prefix, _, rest = source.partition(":")
-    return rest if prefix in ("folder", "csv") else source
 
 
 def run(args) -> int:

@@ -58,7 +58,9 @@ def calibration_images(
     from kerasft.data.model_input import uint8_batch
 
     rng = np.random.default_rng(seed)
-    folder = spec[len("folder:") :] if spec.startswith("folder:") else spec
+    from kerasft.model_file import data_spec
+
+    folder = data_spec(spec)
     if os.path.isdir(folder):
         from kerasft.data.image_files import find_images, read_images
 
