@@ -67,15 +67,13 @@ def score(model: keras.Model, test, multilabel: bool = False) -> dict[str, Any]:
     """
     if test is None:
         return {"test_accuracy": None, "test_samples": 0}
-    if isinstance(test, tuple):
-        probs = model.predict(test[0], batch_size=256, verbose=0)
-        labels = np.asarray(test[1])
-    else:
-        chunks, truth = [], []
-        for x, y in test.as_numpy_iterator():
-            chunks.append(np.asarray(model.predict_on_batch(x)))
-            truth.append(y)
-        probs, labels = np.concatenate(chunks), np.concatenate(truth)
+    from kerasft.evaluation.predict import iter_batches, predict_batch
+
+    chunks, truth = [], []
+    for x, y in iter_batches(model, test, batch_size=256, labels=True):
+        chunks.append(predict_batch(model, x))
+        truth.append(np.asarray(y))
+    probs, labels = np.concatenate(chunks), np.concatenate(truth)
     if multilabel:
         right = (probs >= 0.5) == (labels >= 0.5)
         return {
