@@ -10,11 +10,15 @@ import math
 
 import keras
 
+from kerasft import compat
 from kerasft.backbones.blocks import block_map
 from kerasft.builder.build import get_backbone
 from kerasft.errors import KerasftError, unknown_name
 
 _BATCHNORM = (keras.layers.BatchNormalization,)
+# Normalisation layers follow `train_bn`: frozen inside an unfrozen block unless asked. Layer
+# norms keep no statistics, so only whether gamma/beta train is at stake.
+_NORMS = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
 
 
 def _blocks(model: keras.Model):
@@ -96,7 +100,8 @@ def unfreeze(
         blocks: how many blocks, counted from the top, or "all".
         from_block: unfreeze this block and every block above it.
         fraction: unfreeze this fraction of the blocks (rounded up), from the top.
-        train_bn: also let the chosen blocks' BatchNorm gamma/beta train. BatchNorm stays in
+        train_bn: also let the chosen blocks' BatchNorm and LayerNormalization gamma/beta
+            train (a transformer layer's own layer norms included). BatchNorm stays in
             inference mode either way, so its moving statistics never change (see
             `freeze_batchnorm`).
 
@@ -114,10 +119,14 @@ def unfreeze(
     backbone.trainable = True  # sets every sub-layer; the loop below refreezes
     for name, layers in _blocks(model).items():
         for layer in layers:
-            if isinstance(layer, _BATCHNORM):
+            if isinstance(layer, _NORMS):
                 freeze_batchnorm(layer, train_affine=train_bn and name in chosen)
-            else:
-                layer.trainable = name in chosen
+                continue
+            layer.trainable = name in chosen
+            # A transformer layer holds its layer norms inside it.
+            for inner in compat.sublayers(layer):
+                if isinstance(inner, _NORMS):
+                    freeze_batchnorm(inner, train_affine=train_bn and name in chosen)
     _restore_fixed_layers(model)
     return chosen
 

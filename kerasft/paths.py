@@ -26,3 +26,10 @@ def kerasft_cache_dir() -> Path:
     """kerasft's own cache (feature caches, downloaded sdists): `$KERASFT_CACHE` or `~/.cache/kerasft`."""
     env = os.environ.get("KERASFT_CACHE")
     return Path(env).expanduser() if env else Path("~/.cache/kerasft").expanduser()
+
+
+def kerasft_weights_dir() -> Path:
+    """Pretrained weights kerasft imports (text and audio backbones): `$KERASFT_WEIGHTS`, else
+    `kerasft_cache_dir() / "weights"`."""
+    env = os.environ.get("KERASFT_WEIGHTS")
+    return Path(env).expanduser() if env else kerasft_cache_dir() / "weights"

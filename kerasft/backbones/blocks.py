@@ -142,7 +142,10 @@ def block_map(
             return _map_by_patterns(layers, spec.blocks)
         # Otherwise the family whose patterns name most weighted layers wins, and among equals
         # the finer map (MobileNetV3's layers also fit MobileNetV2's `expanded_conv` pattern).
+        from kerasft.backbones.bert import BERT_BLOCKS
+
         candidates = list(dict.fromkeys(spec.blocks for spec in REGISTRY.values()))
+        candidates.append(BERT_BLOCKS)
         scored = []
         for candidate in candidates:
             blocks = _map_by_patterns(layers, candidate)

@@ -74,8 +74,10 @@ def build(
     l1: float = 0.0,
     l2: float = 0.0,
     name: str | None = None,
+    sequence_length: int | None = None,
+    texts=None,
 ) -> keras.Model:
-    """A functional `keras.Model`: raw images in, task predictions out.
+    """A functional `keras.Model`: raw images (or strings) in, task predictions out.
 
     The model is, in order: raw image input (uint8 or float 0..255) -> a fixed channel
     conversion to what the backbone takes (see below) -> resize to the backbone's size -> augmentation (active only in training) -> the
@@ -89,9 +91,15 @@ def build(
     luminance for a 1-channel backbone (ITU-R 601 weights, alpha dropped); any other pair
     (e.g. RGB into 4 channels) is refused at build time with the fix.
 
+    Text: a text backbone ("minilm", or the path of a KerasHub / Hugging Face BERT-family
+    preset folder) builds a model that takes a batch of strings: a `TextTokenizer` layer
+    (ids of `sequence_length`) -> the encoder, whose blocks are `embeddings`,
+    `transformer_layer_0` .. `transformer_layer_N`, mean-pooled over the real tokens -> head.
+    It saves to `.keras` and reloads (with `kerasft` imported) and predicts from strings.
+
     Args:
-        backbone: a registered name (`kft.backbones.list()`) or any `keras.Model` whose
-            output is a feature map or a feature vector.
+        backbone: a registered name (`kft.backbones.list()`), a text backbone (see above),
+            or any `keras.Model` whose output is a feature map or a feature vector.
         num_classes: classes (multiclass, multilabel), 1 or 2 for binary, outputs for regression.
         task: "multiclass" (softmax), "binary" / "multilabel" (sigmoid) or "regression" (linear).
         input_shape: the shape of one raw image; (H, W) means grayscale.
@@ -102,6 +110,9 @@ def build(
             (registered backbones know their own).
         pooling, dropout, hidden_units, l1, l2: the head.
         name: the model's name; by default Keras's.
+        sequence_length: text only: token ids per text (special tokens included); None
+            picks the 95th percentile of `texts`' token counts (capped at 256), or 128.
+        texts: text only: training texts to choose `sequence_length` from.
 
     Example:
 
@@ -111,6 +122,34 @@ def build(
     >>> model.output_shape
     (None, 10)
     """
+    from kerasft.backbones.text_presets import is_text_backbone
+
+    if is_text_backbone(backbone):
+        if augmentation or image_size is not None or preprocessing is not None:
+            raise KerasftError(
+                f"backbone={backbone!r} is a text backbone: augmentation, image_size and "
+                "preprocessing are for images (a text model tokenizes its strings itself)."
+            )
+        from kerasft.builder.text import build_text
+
+        return build_text(
+            backbone,
+            num_classes,
+            task=task,
+            weights=weights,
+            sequence_length=sequence_length,
+            texts=texts,
+            pooling=pooling,
+            dropout=dropout,
+            hidden_units=hidden_units,
+            l1=l1,
+            l2=l2,
+            name=name,
+        )
+    if sequence_length is not None or texts is not None:
+        raise KerasftError(
+            f"sequence_length and texts are for text backbones; {backbone!r} is an image backbone."
+        )
     shape = normalize_input_shape(tuple(input_shape))
     if isinstance(backbone, keras.Model):
         net = backbone

@@ -38,6 +38,15 @@ def _outer_node(model: keras.Model, backbone: keras.Model):
     return found[0]
 
 
+def _output_in(graph: keras.Model, layer: keras.layers.Layer):
+    """`layer`'s output in `graph` (`layer.output` is its first call's, and a layer shared
+    with another model, as a text encoder shares KerasHub's, may have been called there
+    first)."""
+    nodes = [n for depth in compat.nodes_by_depth(graph).values() for n in depth]
+    found = [n for n in nodes if n.operation is layer]
+    return found[0].output_tensors[0] if len(found) == 1 else layer.output
+
+
 def _consumers(model: keras.Model, tensor) -> list:
     nodes = [n for depth in compat.nodes_by_depth(model).values() for n in depth]
     return [n for n in nodes if any(t is tensor for t in n.input_tensors)]
@@ -86,8 +95,9 @@ class ModelCut:
                 raise unknown_name("block", after_block, list(blocks))
             self.inner = True
             graph = self.backbone if self.nested else model
-            self.tensor = blocks[after_block][-1].output
+            self.tensor = _output_in(graph, blocks[after_block][-1])
             self.name = after_block
+            self.side = None
             self._check_separates(graph)
         else:
             if not self.nested:
@@ -96,8 +106,11 @@ class ModelCut:
                     "a model with a head); pass after_block=NAME for a plain model."
                 )
             self.inner = False
+            self.side = None
             self.tensor, self.name = self._after_backbone()
         self.feature_shape = tuple(self.tensor.shape[1:])
+        if self.side is not None:  # the mask rides along as one more channel
+            self.feature_shape = (*self.feature_shape[:-1], self.feature_shape[-1] + 1)
         self.prefix = self._wrap(model.inputs[0], self._path("input", self))
         self.suffix = self._wrap(self._feature_input(), self._path(self, "output"))
         # The layers before the backbone (resizing, augmentation, preprocessing): the only
@@ -119,11 +132,62 @@ class ModelCut:
         # then need more than the cut tensor. Keras reports it as a disconnected graph.
         try:
             keras.Model(self.tensor, graph.outputs)
+            return
         except ValueError as err:
-            raise KerasftError(
-                f"Cannot cut after block {self.name!r}: later layers also read tensors from "
-                f"before it ({err}). Unfreeze a different number of blocks."
-            ) from None
+            reason = err
+        # A transformer's later layers also read the padding mask, made from the input: it
+        # is cached beside the hidden states, as one more channel.
+        side = self._mask_side(graph)
+        if side is not None:
+            try:
+                keras.Model([self.tensor, side], graph.outputs)
+                self.side = side
+                return
+            except ValueError:
+                pass
+        raise KerasftError(
+            f"Cannot cut after block {self.name!r}: later layers also read tensors from "
+            f"before it ({reason}). Unfreeze a different number of blocks."
+        ) from None
+
+    def _mask_side(self, graph: keras.Model):
+        """The one per-position tensor from before the cut that later layers read (a padding
+        mask of shape (batch, length) beside hidden states (batch, length, width)), or None."""
+        downstream = {id(self.tensor)}
+        outside = {}
+        # Deepest nodes are nearest the inputs: walk them first, so producers come first.
+        for depth in sorted(compat.nodes_by_depth(graph), reverse=True):
+            for node in compat.nodes_by_depth(graph)[depth]:
+                inputs = list(node.input_tensors)
+                if not any(id(t) in downstream for t in inputs):
+                    continue
+                for t in inputs:
+                    if id(t) not in downstream:
+                        outside[id(t)] = t
+                downstream.update(id(t) for t in node.output_tensors)
+        sides = list(outside.values())
+        shape = tuple(self.tensor.shape)
+        if len(sides) == 1 and len(shape) == 3 and tuple(sides[0].shape) == shape[:2]:
+            return sides[0]
+        return None
+
+    def ends(self) -> list:
+        """The tensors at the cut: the features, and the mask beside them if there is one."""
+        return [self.tensor] if self.side is None else [self.tensor, self.side]
+
+    def pack(self, outputs):
+        """`ends()`-shaped tensors -> one features tensor (the mask as a last channel)."""
+        if self.side is None:
+            return outputs
+        hidden, side = outputs
+        mask = keras.ops.expand_dims(keras.ops.cast(side, hidden.dtype), -1)
+        return keras.ops.concatenate([hidden, mask], axis=-1)
+
+    def unpack(self, features):
+        """One features tensor -> the `ends()` tensors it packs."""
+        if self.side is None:
+            return features
+        return [features[..., :-1], keras.ops.cast(features[..., -1], self.side.dtype)]
 
     def _feature_input(self):
         return keras.Input(self.feature_shape, name="kft_features", dtype=self.tensor.dtype)
@@ -137,40 +201,51 @@ class ModelCut:
     def _path(self, start, end):
         """A function running the layers between two cuts ("input", a cut, "output")."""
         model, backbone = self.model, self.backbone
+        start_cut = start if isinstance(start, ModelCut) else None
+        end_cut = end if isinstance(end, ModelCut) else None
 
         def outer(src, dst):
             src = model.inputs[0] if src is None else src
             dst = model.outputs[0] if dst is None else dst
             return None if src is dst else keras.Model(src, dst)
 
-        def inner(src, dst):
+        def inner(src_cut, dst_cut):
+            # A cut with a mask side starts (or ends) its segment at both tensors.
             graph = backbone if self.nested else model
-            src = graph.inputs[0] if src is None else src
-            dst = graph.outputs[0] if dst is None else dst
-            return None if src is dst else keras.Model(src, dst)
+            src = [graph.inputs[0]] if src_cut is None else src_cut.ends()
+            dst = [graph.outputs[0]] if dst_cut is None else dst_cut.ends()
+            if src[0] is dst[0]:
+                return None
+            return keras.Model(src if len(src) > 1 else src[0], dst if len(dst) > 1 else dst[0])
 
-        s_inner = isinstance(start, ModelCut) and start.inner
-        e_inner = isinstance(end, ModelCut) and end.inner
-        s_tensor = start.tensor if isinstance(start, ModelCut) else None
-        e_tensor = end.tensor if isinstance(end, ModelCut) else None
-        segments = []  # (model or None, call kwargs)
+        s_inner = start_cut is not None and start_cut.inner
+        e_inner = end_cut is not None and end_cut.inner
+        s_tensor = start_cut.tensor if start_cut is not None else None
+        e_tensor = end_cut.tensor if end_cut is not None else None
+        # (model or None, call kwargs, cut whose features it unpacks, cut whose features it packs)
+        segments = []
         if not self.nested:
-            segments.append((inner(s_tensor, e_tensor), {}))
+            segments.append((inner(start_cut, end_cut), {}, start_cut, end_cut))
         elif s_inner and e_inner:
-            segments.append((inner(s_tensor, e_tensor), self._kwargs))
+            segments.append((inner(start_cut, end_cut), self._kwargs, start_cut, end_cut))
         elif s_inner:
-            segments.append((inner(s_tensor, None), self._kwargs))
-            segments.append((outer(self._node.output_tensors[0], e_tensor), {}))
+            segments.append((inner(start_cut, None), self._kwargs, start_cut, None))
+            segments.append((outer(self._node.output_tensors[0], e_tensor), {}, None, None))
         elif e_inner:
-            segments.append((outer(s_tensor, self._node.input_tensors[0]), {}))
-            segments.append((inner(None, e_tensor), self._kwargs))
+            segments.append((outer(s_tensor, self._node.input_tensors[0]), {}, None, None))
+            segments.append((inner(None, end_cut), self._kwargs, None, end_cut))
         else:
-            segments.append((outer(s_tensor, e_tensor), {}))
+            segments.append((outer(s_tensor, e_tensor), {}, None, None))
 
         def run(x):
-            for part, kwargs in segments:
-                if part is not None:
-                    x = part(x, **kwargs)
+            for part, kwargs, unpacks, packs in segments:
+                if part is None:
+                    continue
+                if unpacks is not None:
+                    x = unpacks.unpack(x)
+                x = part(x, **kwargs)
+                if packs is not None:
+                    x = packs.pack(x)
             return x
 
         return run
@@ -192,10 +267,10 @@ class ModelCut:
         rest = (
             keras.Model(self._node.input_tensors[0], self.tensor)
             if not self.inner
-            else (keras.Model(self.backbone.inputs[0], self.tensor))
+            else (keras.Model(self.backbone.inputs[0], self.ends()))
         )
         inputs = keras.Input(self.model.inputs[0].shape[1:], dtype=self.model.inputs[0].dtype)
-        outputs = rest(self.pre_backbone(inputs, training=True), training=False)
+        outputs = self.pack(rest(self.pre_backbone(inputs, training=True), training=False))
         return keras.Model(inputs, outputs, name=f"kft_cut_{self.name}_augmented")
 
     def is_deterministic(self, sample: np.ndarray) -> bool:

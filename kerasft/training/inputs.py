@@ -16,7 +16,30 @@ from kerasft.data.channels import with_channel_axis
 from kerasft.errors import KerasftError
 
 
+def _check_texts(x: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(x, dtype=object)
+    if x.ndim != 1:
+        raise KerasftError(
+            f"{what} texts have shape {x.shape}, but a text model takes one string per "
+            "example (a 1-D array or list of strings)."
+        )
+    bad = [i for i, t in enumerate(x) if not isinstance(t, (str, bytes))]
+    if bad:
+        raise KerasftError(
+            f"{what} text at index {bad[0]} is {x[bad[0]]!r} ({type(x[bad[0]]).__name__}), "
+            "not a string. Drop or convert it (missing texts in a CSV read as NaN)."
+        )
+    return x
+
+
+def takes_text(model: keras.Model) -> bool:
+    """True if the model's input is a batch of strings (a text model)."""
+    return any(str(t.dtype) == "string" for t in model.inputs)
+
+
 def _check_images(x: np.ndarray, model: keras.Model, what: str) -> np.ndarray:
+    if takes_text(model):
+        return _check_texts(x, what)
     expected = model.input_shape  # (None, H, W, C)
     x = with_channel_axis(x, expected)  # (N, H, W) grayscale for a (H, W, 1) model
     if x.ndim != len(expected):
@@ -83,7 +106,8 @@ def to_arrays(data, model: keras.Model, task: str, what: str = "train"):
             f"{what} data must be an (images, labels) tuple of arrays or a tf.data.Dataset; got "
             f"{type(data).__name__}."
         )
-    x, y = np.asarray(data[0]), np.asarray(data[1])
+    x = np.asarray(data[0], dtype=object if takes_text(model) else None)
+    y = np.asarray(data[1])
     if len(x) != len(y):
         raise KerasftError(f"{what} has {len(x)} images but {len(y)} labels; they must match.")
     if len(x) == 0:
