@@ -26,3 +26,9 @@ def kerasft_cache_dir() -> Path:
     """kerasft's own cache (feature caches, downloaded sdists): `$KERASFT_CACHE` or `~/.cache/kerasft`."""
     env = os.environ.get("KERASFT_CACHE")
     return Path(env).expanduser() if env else Path("~/.cache/kerasft").expanduser()
+
+
+def kerasft_data_dir() -> Path:
+    """Where `kerasft data prepare` writes data sets: `$KERASFT_DATA` or `kerasft_cache_dir()/data`."""
+    env = os.environ.get("KERASFT_DATA")
+    return Path(env).expanduser() if env else kerasft_cache_dir() / "data"
