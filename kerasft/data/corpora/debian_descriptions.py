@@ -208,7 +208,9 @@ def fetch_lists(work: Path, *, verbose: bool = True) -> list[str]:
     (work / "apt.conf").write_text(APT_CONF)
     command = update_command(work)
     if verbose:
-        print(f"Fetching Debian's package lists into {work / 'lists'} (about 16 MB) ...", flush=True)
+        print(
+            f"Fetching Debian's package lists into {work / 'lists'} (about 16 MB) ...", flush=True
+        )
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-8:])
