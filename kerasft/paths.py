@@ -33,3 +33,9 @@ def kerasft_weights_dir() -> Path:
     `kerasft_cache_dir() / "weights"`."""
     env = os.environ.get("KERASFT_WEIGHTS")
     return Path(env).expanduser() if env else kerasft_cache_dir() / "weights"
+
+
+def kerasft_data_dir() -> Path:
+    """Where `kerasft data prepare` writes data sets: `$KERASFT_DATA` or `kerasft_cache_dir()/data`."""
+    env = os.environ.get("KERASFT_DATA")
+    return Path(env).expanduser() if env else kerasft_cache_dir() / "data"

@@ -1,4 +1,4 @@
-"""Load image data into batched `tf.data` pipelines, with one call per kind of source.
+"""Load image and text data into batched `tf.data` pipelines, with one call per kind of source.
 
 Every loader returns a `DataSplits` (`.train`, `.val`, `.test` datasets of `(images, labels)`
 and `.info`, a `DatasetInfo`):
@@ -12,6 +12,9 @@ data = kft.data.from_dataframe(frame, label_col="label")
 data = kft.data.from_tfds("tf_flowers", data_dir="/data/tfds", image_size=160)
 data = kft.data.from_keras("fashion_mnist", image_size=32, channels=3)
 model.fit(data.train, validation_data=data.val, class_weight=data.class_weights())
+texts = kft.data.from_text_folder("bbc_news/")          # (tf.string, labels) batches
+texts = kft.data.from_text_csv("texts.csv", text_col="text", label_col="label")
+texts = kft.data.from_text_arrays(["a text", ...], ["label", ...])
 ```
 """
 
@@ -25,6 +28,7 @@ from kerasft.data.keras_datasets import ensure_local, from_keras, load_arrays
 from kerasft.data.pipeline import make_pipeline
 from kerasft.data.splits import split, split_indices
 from kerasft.data.table import from_csv
+from kerasft.data.text import from_text_arrays, from_text_csv, from_text_folder
 from kerasft.data.tfds_source import from_tfds
 
 __all__ = [
@@ -38,6 +42,9 @@ __all__ = [
     "from_dataframe",
     "from_folder",
     "from_keras",
+    "from_text_arrays",
+    "from_text_csv",
+    "from_text_folder",
     "from_tfds",
     "load_arrays",
     "make_pipeline",

@@ -10,7 +10,9 @@ from kerasft.data.info import DatasetInfo
 
 @dataclass
 class DataSplits:
-    """Batched `tf.data.Dataset`s of `(images, labels)` and the `DatasetInfo` that describes them.
+    """Batched `tf.data.Dataset`s of `(inputs, labels)` and the `DatasetInfo` that describes them.
+
+    The inputs are images, or for text data a `tf.string` batch of shape (B,).
 
     Attributes:
         train: the training split (shuffled every epoch, augmented when asked).
@@ -19,6 +21,9 @@ class DataSplits:
         info: class names, counts, image size and channels, skipped files.
         augmentation: the augmentation layers to put in the model when the loader was called
             with `augment_in="model"` (pass them to `kft.build(augmentation=...)`), else [].
+        arrays: for text data, the splits as NumPy arrays, `{"train": (texts, labels), "val":
+            ..., "test": ...}` (texts an object array of `str`; only the splits asked for), in
+            the same order as the datasets before shuffling; image loaders leave it empty.
 
     Example:
 
@@ -34,6 +39,7 @@ class DataSplits:
     test: Any = None
     info: DatasetInfo = None
     augmentation: list = field(default_factory=list)
+    arrays: dict = field(default_factory=dict)
 
     def class_weights(self) -> dict[int, float]:
         """Balanced class weights of the training split, for `model.fit(class_weight=...)`."""

@@ -22,11 +22,19 @@ LISTED_IN_WARNING = 20
 
 
 class SkippedFilesWarning(UserWarning):
-    """Some image files could not be read and were left out of the data set."""
+    """Some files (images, texts) could not be read or were empty, and were left out."""
 
 
-def warn_skipped(skipped: dict[str, str], stacklevel: int = 4) -> None:
-    """One warning that counts and lists the files left out."""
+def warn_skipped(
+    skipped: dict[str, str], stacklevel: int = 4, what: str = "unreadable image file(s)"
+) -> None:
+    """One warning that counts and lists the files (or texts) left out.
+
+    Args:
+        skipped: path (or row) -> reason.
+        stacklevel: as for `warnings.warn`; 4 points at the caller of a `kft.data` loader.
+        what: what was skipped, after the count: 'unreadable image file(s)'.
+    """
     if not skipped:
         return
     shown = list(skipped.items())[:LISTED_IN_WARNING]
@@ -34,7 +42,7 @@ def warn_skipped(skipped: dict[str, str], stacklevel: int = 4) -> None:
     more = len(skipped) - len(shown)
     tail = f"\n  ... and {more} more (all in info.skipped)" if more > 0 else ""
     warnings.warn(
-        f"kerasft skipped {len(skipped)} unreadable image file(s):\n{lines}{tail}",
+        f"kerasft skipped {len(skipped)} {what}:\n{lines}{tail}",
         SkippedFilesWarning,
         stacklevel=stacklevel,
     )

@@ -5,63 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-import numpy as np
-
+from kerasft.data.class_folders import list_class_folders
 from kerasft.data.data_splits import DataSplits
 from kerasft.data.files import load_files
-from kerasft.data.image_files import walk_images
-from kerasft.data.images import IMAGE_EXTENSIONS, is_image_file
+from kerasft.data.images import IMAGE_EXTENSIONS
 from kerasft.data.splits import DEFAULT_SEED
-from kerasft.errors import KerasftError, did_you_mean
-
-
-def list_class_folders(
-    directory: str | os.PathLike,
-    class_names: Sequence[str] | None = None,
-    follow_links: bool = False,
-) -> tuple[list[str], list[str], np.ndarray]:
-    """`(class_names, paths, labels)` of a class-folder tree, or a clear `KerasftError`."""
-    directory = os.fspath(directory)
-    if not os.path.isdir(directory):
-        raise KerasftError(f"image folder {directory!r} does not exist or is not a directory.")
-    subfolders = sorted(
-        e.name for e in os.scandir(directory) if e.is_dir() and not e.name.startswith(".")
-    )
-    if not subfolders:
-        loose = [f for f in os.listdir(directory) if is_image_file(f)]
-        hint = f" It holds {len(loose)} loose images;" if loose else ""
-        raise KerasftError(
-            f"{directory!r} has no class sub-folders.{hint} put the images of each class in "
-            f"its own sub-folder: {directory}/<class_name>/<image>.jpg."
-        )
-    if class_names is not None:
-        missing = [c for c in class_names if c not in subfolders]
-        if missing:
-            raise KerasftError(
-                f"class folder {missing[0]!r} not found in {directory!r}."
-                f"{did_you_mean(missing[0], subfolders)} Sub-folders: {', '.join(subfolders)}."
-            )
-        names = [str(c) for c in class_names]
-    else:
-        names = subfolders
-    paths, labels, empty = [], [], []
-    for index, name in enumerate(names):
-        files = walk_images(os.path.join(directory, name), follow_links)
-        if not files:
-            empty.append(name)
-        paths.extend(files)
-        labels.extend([index] * len(files))
-    if empty:
-        raise KerasftError(
-            f"class folder(s) {empty} in {directory!r} hold no image files "
-            f"({', '.join(IMAGE_EXTENSIONS)}); add images or remove the folder(s)."
-        )
-    if len(names) < 2:
-        raise KerasftError(
-            f"{directory!r} has only one class folder ({names[0]!r}); a classifier needs at least "
-            "two classes, each in its own sub-folder."
-        )
-    return names, paths, np.asarray(labels, dtype=np.int64)
 
 
 def from_folder(
@@ -110,7 +58,9 @@ def from_folder(
     data.info.class_names, data.info.skipped
     ```
     """
-    names, paths, labels = list_class_folders(directory, class_names, follow_links)
+    names, paths, labels = list_class_folders(
+        directory, class_names, follow_links, extensions=IMAGE_EXTENSIONS, kind="image"
+    )
     return load_files(
         paths,
         labels,

@@ -21,6 +21,7 @@ class DatasetInfo:
         skipped: path -> reason, for files that were left out (broken, missing).
         converted: paths of files PIL converted because TensorFlow would misread them.
         source: where the data came from, e.g. 'folder:/data/pets' or 'keras:fashion_mnist'.
+        modality: 'image', or 'text' (then `image_size` and `channels` are None).
 
     Example:
 
@@ -35,12 +36,13 @@ class DatasetInfo:
     class_counts: dict[str, int] = field(default_factory=dict)
     split_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     image_size: tuple[int, int] | None = None
-    channels: int = 3
+    channels: int | None = 3
     num_examples: int = 0
     multilabel: bool = False
     skipped: dict[str, str] = field(default_factory=dict)
     converted: list[str] = field(default_factory=list)
     source: str = ""
+    modality: str = "image"
 
     def __post_init__(self):
         self.class_names = [str(c) for c in self.class_names]
@@ -54,8 +56,10 @@ class DatasetInfo:
         return len(self.class_names)
 
     @property
-    def input_shape(self) -> tuple[int | None, int | None, int]:
-        """The `(height, width, channels)` to build a model for."""
+    def input_shape(self) -> tuple:
+        """The `(height, width, channels)` to build a model for; `()` (one string) for text."""
+        if self.modality == "text":
+            return ()
         height, width = self.image_size or (None, None)
         return (height, width, self.channels)
 
@@ -72,7 +76,7 @@ class DatasetInfo:
         lines = [
             f"DatasetInfo({self.source or 'data'}): {self.num_examples} examples, "
             f"{self.num_classes} classes{' (multilabel)' if self.multilabel else ''}, "
-            f"images {self.input_shape}",
+            + ("texts" if self.modality == "text" else f"images {self.input_shape}"),
         ]
         width = max((len(n) for n in self.class_names), default=0)
         for name in self.class_names:

