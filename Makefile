@@ -41,5 +41,6 @@ assets: $(STAMP)
 	  (apt-get update -q && apt-get install -y -q dataset-fashion-mnist); \
 	fi
 	$(BIN)/kerasft weights import
+	$(BIN)/kerasft weights import minilm
 	$(BIN)/kerasft data prepare fashion_mnist
 	$(BIN)/kerasft data prepare bbc_news
