@@ -29,6 +29,9 @@ DEFAULTS: dict[str, Any] = {
     "path_col": "path",
     "label_col": "label",
     "label_sep": None,
+    # Text data: the CSV column of texts, and the token ids per text (null: from the data).
+    "text_col": "text",
+    "sequence_length": None,
     "image_size": 64,
     "epochs": [5, 5],
     "lr": 1e-3,
@@ -55,6 +58,19 @@ DEFAULTS: dict[str, Any] = {
     "reinit_head": False,
 }
 
+# The text recipe (measured in bench/text.py): MiniLM, its top 2 of 6 transformer layers in
+# phase 2, a training subset sized so the whole job stays under 20 minutes on 2 CPU cores.
+TEXT_DEFAULTS: dict[str, Any] = {
+    "backbone": "minilm",
+    "train_samples": 8000,
+    "val_samples": 1000,
+    "epochs": [4, 2],
+    "lr": 2e-3,
+    "ft_lr": 2e-4,
+    "unfreeze_blocks": 2,
+    "batch_size": 32,
+}
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "backbone": (str,),
     "weights": (str, type(None)),
@@ -67,6 +83,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "path_col": (str,),
     "label_col": (str, list),
     "label_sep": (str, type(None)),
+    "text_col": (str,),
+    "sequence_length": (int, type(None)),
     "image_size": (int, type(None)),
     "epochs": (list, tuple, int),
     "lr": (float, int),
@@ -157,6 +175,10 @@ _RANGES: dict[str, tuple[Any, str]] = {
         "an integer >= 1 (or null: the backbone's default size)",
     ),
     "train_samples": (_optional(lambda v: v >= 1), "an integer >= 1 (or null: all)"),
+    "sequence_length": (
+        _optional(lambda v: 3 <= v <= 512),
+        "an integer from 3 to 512 (or null: the 95th percentile of the texts' token counts)",
+    ),
     "val_samples": (lambda v: v >= 0, "an integer >= 0 (0: no validation)"),
     "val_split": (lambda v: 0 <= v < 1, "a share from 0 (no validation) to below 1, e.g. 0.1"),
     "test_split": (lambda v: 0 <= v < 1, "a share from 0 (no test set) to below 1, e.g. 0.1"),
@@ -187,7 +209,10 @@ def _check_name(key: str, value, source: str) -> None:
 
     if key == "backbone" and ":" not in value:  # "module:factory" is resolved when built
         from kerasft.backbones import registry
+        from kerasft.backbones.text_presets import is_text_backbone
 
+        if is_text_backbone(value):
+            return  # a text backbone's folder is checked when it is built
         try:
             registry.get(value)
         except KerasftError as err:
@@ -275,12 +300,25 @@ def load(path: str | os.PathLike) -> dict[str, Any]:
     return validate(read(path), source=os.fspath(path))
 
 
-def resolve(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
-    """DEFAULTS overlaid with each layer in turn (a file, then flags); validated."""
-    config = copy.deepcopy(DEFAULTS)
+def _overlay(base: Mapping[str, Any], layers) -> dict[str, Any]:
+    config = copy.deepcopy(dict(base))
     for layer in layers:
         if layer:
             config.update(validate(layer))
+    return config
+
+
+def resolve(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
+    """DEFAULTS overlaid with each layer in turn (a file, then flags); validated.
+
+    When the data is text (`kerasft.jobs.text_sources`), TEXT_DEFAULTS lie between DEFAULTS
+    and the layers: the text recipe, which any key given still overrides.
+    """
+    from kerasft.jobs.text_sources import text_kind
+
+    config = _overlay(DEFAULTS, layers)
+    if text_kind(config["data"], config["path_col"], config["text_col"]):
+        config = _overlay({**DEFAULTS, **TEXT_DEFAULTS}, layers)
     epochs = config["epochs"]
     config["epochs"] = [epochs, epochs] if isinstance(epochs, int) else list(epochs)
     return config

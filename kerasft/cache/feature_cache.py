@@ -165,7 +165,7 @@ class FeatureCache:
         return tqdm(
             total=total,
             desc=f"kerasft cache: {what}: {self.cut.name} features",
-            unit="image",
+            unit="text" if str(self.cut.model.inputs[0].dtype) == "string" else "image",
             file=sys.stdout,
             mininterval=1.0,
         )

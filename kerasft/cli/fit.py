@@ -15,9 +15,13 @@ _FLAGS = [
         "--data",
         "data",
         str,
-        "a class-folder tree, a CSV of image paths and labels, a Keras dataset "
-        "(fashion_mnist, keras:cifar10) or tfds:NAME",
+        "a class-folder tree (of images or .txt files), a CSV of image paths or texts and "
+        "labels, a Keras dataset (fashion_mnist, keras:cifar10), tfds:NAME, or a prepared "
+        "text corpus (bbc_news, debian_descriptions)",
     ),
+    ("--text-col", "text_col", str, "CSV column of texts (text data)"),
+    ("--label-col", "label_col", str, "CSV column of labels"),
+    ("--sequence-length", "sequence_length", int, "token ids per text (default: from the data)"),
     ("--val-split", "val_split", float, "validation share carved out of folder/CSV data"),
     ("--test-split", "test_split", float, "test share carved out of folder/CSV data"),
     ("--data-dir", "data_dir", str, "where tfds:NAME data was prepared"),

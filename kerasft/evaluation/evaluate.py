@@ -97,7 +97,8 @@ def evaluate(
         task: "multiclass", "binary" or "multilabel"; by default `infer_task(model)` (the
             output activation, else the compiled loss; a linear output with no classification
             loss is a regression model, an error here: pass `task` for a logits model).
-        num_top_losses: how many of the worst-predicted samples to keep and draw.
+        num_top_losses: how many of the worst-predicted samples to keep and draw (for a text
+            model: to list, with their texts, in report.json and report.md).
         gradcam: draw Grad-CAM heatmaps over the top losses (`top_losses_gradcam.png`); the
             explained layer is recorded as `report["gradcam_layer"]`.
         threshold: decision threshold of sigmoid outputs.
@@ -164,6 +165,7 @@ def evaluate(
         result["tta"] = tta.get_config()
 
     top_losses, heatmaps = [], None
+    texts = top_images is not None and np.asarray(top_images).dtype.kind in "OUS"
     if keep_n and top_images is not None:
         pred = M.predictions(y_prob[top_index], task, threshold)
         for k, i in enumerate(top_index):
@@ -183,7 +185,10 @@ def evaluate(
                     "probability": prob,
                 }
             )
-        if gradcam:
+            if texts:  # a text model's worst-predicted texts stand in for the image grid
+                text = top_images[k]
+                top_losses[-1]["text"] = text.decode() if isinstance(text, bytes) else str(text)
+        if gradcam and not texts:
             heatmaps, layer = _gradcam_or_none(
                 model, top_images, pred if task != "multilabel" else None
             )

@@ -12,6 +12,12 @@ from kerasft.evaluation import plots
 _SCALARS = ("accuracy", "top_k_accuracy", "hamming_accuracy", "loss", "roc_auc", "ece")
 
 
+def _excerpt(text: str, limit: int = 160) -> str:
+    """One Markdown-table-safe line of at most `limit` characters of `text`."""
+    line = " ".join(str(text).split()).replace("|", "\\|")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _fmt(value: object) -> str:
     if value is None:
         return "-"
@@ -136,7 +142,16 @@ class Report:
                 lines += [
                     f"| {p['true']} | {p['predicted']} | {p['count']} |" for p in m["most_confused"]
                 ]
-        if self.top_losses:
+        if self.top_losses and "text" in self.top_losses[0]:
+            lines += ["", "## Worst-predicted texts", ""]
+            lines += ["| index | true | predicted | probability | loss | text |"]
+            lines.append("| --- | --- | --- | --- | --- | --- |")
+            lines += [
+                f"| {t['index']} | {t['true']} | {t['predicted']} | {_fmt(t['probability'])} | "
+                f"{_fmt(t['loss'])} | {_excerpt(t['text'])} |"
+                for t in self.top_losses
+            ]
+        elif self.top_losses:
             lines += ["", "## Top losses", "", "| index | true | predicted | probability | loss |"]
             lines.append("| --- | --- | --- | --- | --- |")
             lines += [
@@ -164,7 +179,8 @@ class Report:
                 np.asarray(self.metrics["confusion_matrix"]), self.class_names
             )
         }
-        if self.top_loss_images is not None and len(self.top_losses):
+        texts = self.top_losses and "text" in self.top_losses[0]
+        if self.top_loss_images is not None and len(self.top_losses) and not texts:
             out["top_losses.png"] = plots.top_losses_png(self.top_loss_images, self._titles())
             if self.top_loss_heatmaps is not None:
                 out["top_losses_gradcam.png"] = plots.top_losses_png(

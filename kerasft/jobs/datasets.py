@@ -10,7 +10,11 @@
   stratified, with the seed;
 * a `.csv` file of image paths (relative to the CSV) and labels (`path_col`, `label_col`;
   `label_sep` for several labels per image);
-* `tfds:NAME` (or `tfds:NAME:VERSION`): a TFDS dataset prepared in `data_dir`.
+* `tfds:NAME` (or `tfds:NAME:VERSION`): a TFDS dataset prepared in `data_dir`;
+* texts: a folder of class folders of `.txt` files, a CSV with a `text_col` column (and no
+  `path_col`), or a corpus `kerasft data prepare` wrote (`bbc_news`, `debian_descriptions`);
+  `val_split`/`test_split` are carved out, then `train_samples`/`val_samples` (when set) cap
+  the training and validation texts with stratified draws.
 
 Files that cannot be read are skipped and listed (`kerasft.data`); an empty class, a single
 class, a missing column or a path that does not exist is a `KerasftError` before any training.
@@ -44,7 +48,8 @@ class JobData:
         multilabel: labels are multi-hot rows.
         counts: images per split.
         skipped: unreadable files left out, path -> reason.
-        image_shape: the shape of one image as the pipelines yield it.
+        image_shape: the shape of one image as the pipelines yield it (`()` for texts).
+        modality: "image" or "text".
     """
 
     train: Any
@@ -56,10 +61,12 @@ class JobData:
     counts: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     image_shape: tuple = (None, None, 3)
+    modality: str = "image"
 
     def record(self) -> dict:
         """What the run directory's `data.json` holds."""
         return {
+            "modality": self.modality,
             "source": self.source,
             "class_names": list(self.class_names),
             "multilabel": self.multilabel,
@@ -69,15 +76,29 @@ class JobData:
         }
 
 
-def kind(spec: str) -> str:
-    """Which source `spec` names: "keras", "tfds", "folder" or "csv"; raise if none.
+def kind(spec: str, path_col: str = "path", text_col: str = "text") -> str:
+    """Which source `spec` names: "keras", "tfds", "folder", "csv", "text_folder" or
+    "text_csv"; raise if none.
 
-    Cheap (no TensorFlow, nothing read), so a bad `data` is reported before any work.
+    Cheap (no TensorFlow, no file read beyond a CSV's header), so a bad `data` is reported
+    before any work.
+
+    Args:
+        spec: the job's `data` value.
+        path_col: the image-path column of a CSV of images.
+        text_col: the text column of a CSV of texts.
     """
     from kerasft.data.keras_datasets import ALIASES, DATASETS
+    from kerasft.jobs.text_sources import CORPORA, corpus_path, text_kind
 
     if not isinstance(spec, str) or not spec.strip():
         raise KerasftError(f"data={spec!r} must name a dataset, a folder or a CSV file.")
+    if spec in CORPORA:
+        corpus_path(spec)  # prepared?
+        return CORPORA[spec][1]
+    found = text_kind(spec, path_col, text_col)
+    if found:
+        return found
     if spec.startswith("keras:"):
         name = spec[len("keras:") :]
         if name not in DATASETS and name not in ALIASES:
@@ -120,7 +141,9 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
             test images.
     """
     spec = cfg["data"]
-    source = kind(spec)
+    source = kind(spec, cfg["path_col"], cfg["text_col"])
+    if source.startswith("text_"):
+        return _texts(spec, source, cfg, test)
     if source == "keras":
         name = spec.split(":", 1)[1] if spec.startswith("keras:") else spec
         (x, y), v, t, names = job_arrays(
@@ -168,6 +191,66 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
         )
         return _from_splits(data, f"csv:{os.path.abspath(spec)}", test)
     return _folder(spec, cfg, options, test)
+
+
+def _capped(part, cap: int | None, seed: int, multilabel: bool):
+    """A stratified draw of `cap` rows of `(texts, labels)` (all of them when fewer)."""
+    texts, labels = part
+    if cap is None or cap >= len(texts):
+        return part
+    strata = labels if not multilabel else np.argmax(labels, axis=-1)
+    keep, _, _ = split_indices(strata, validation_split=1 - cap / len(texts), seed=seed)
+    keep = np.sort(keep)
+    return texts[keep], labels[keep]
+
+
+def _texts(spec: str, source: str, cfg: dict, test: bool) -> JobData:
+    from kerasft.jobs.text_sources import CORPORA, corpus_path
+
+    path = corpus_path(spec) if spec in CORPORA else Path(spec).expanduser()
+    splits = dict(
+        validation_split=cfg["val_split"] or None,
+        test_split=cfg["test_split"] or None,
+        seed=cfg["seed"],
+        batch_size=cfg["batch_size"],
+    )
+    if source == "text_folder":
+        from kerasft.data import from_text_folder
+
+        data = from_text_folder(path, **splits)
+    else:
+        from kerasft.data import from_text_csv
+
+        data = from_text_csv(
+            path,
+            text_col=cfg["text_col"],
+            label_col=cfg["label_col"],
+            label_sep=cfg["label_sep"],
+            **splits,
+        )
+    info = data.info
+    multilabel = bool(info.multilabel)
+    parts = {k: v for k, v in data.arrays.items() if v is not None and len(v[0])}
+    train = _capped(parts["train"], cfg["train_samples"], cfg["seed"], multilabel)
+    val = parts.get("val")
+    if val is not None:
+        val = _capped(val, cfg["val_samples"] or None, cfg["seed"], multilabel)
+    held = parts.get("test")
+    counts = {"train": len(train[0]), "val": 0 if val is None else len(val[0])}
+    counts["test"] = 0 if held is None else len(held[0])
+    label = "corpus" if spec in CORPORA else source.split("_")[1]
+    return JobData(
+        train,
+        val,
+        held if test else None,
+        list(info.class_names),
+        f"{label}:{spec if spec in CORPORA else os.path.abspath(path)}",
+        multilabel=multilabel,
+        counts=counts,
+        skipped=dict(info.skipped),
+        image_shape=(),
+        modality="text",
+    )
 
 
 def _split_folders(root: Path) -> dict[str, Path]:

@@ -35,6 +35,8 @@ def _verbosity(verbose):
 
 
 def _build(cfg: dict[str, Any], data: JobData) -> keras.Model:
+    if data.modality == "text":
+        return _build_text(cfg, data)
     model = build(
         cfg["backbone"],
         len(data.class_names),
@@ -50,20 +52,66 @@ def _build(cfg: dict[str, Any], data: JobData) -> keras.Model:
     return model
 
 
+def check_backbone(cfg: dict[str, Any], source: str) -> None:
+    """Refuse a backbone of the other modality than the data, before any data loads.
+
+    Args:
+        cfg: a resolved job config.
+        source: `kind(cfg["data"])`.
+    """
+    from kerasft.backbones.text_presets import is_text_backbone
+
+    if cfg["from_run"]:
+        return
+    text_data, text_backbone = source.startswith("text_"), is_text_backbone(cfg["backbone"])
+    if text_data and not text_backbone:
+        raise KerasftError(
+            f"backbone={cfg['backbone']!r} is an image backbone, but data={cfg['data']!r} holds "
+            "texts. Use a text backbone: backbone: minilm (after `kerasft weights import "
+            "minilm`) or the path of a KerasHub / Hugging Face BERT folder."
+        )
+    if text_backbone and not text_data:
+        raise KerasftError(
+            f"backbone={cfg['backbone']!r} is a text backbone, but data={cfg['data']!r} holds "
+            "images. Give text data (a folder of .txt class folders, a CSV with a "
+            f"{cfg['text_col']!r} column: --text-col NAME) or an image backbone."
+        )
+
+
+def _build_text(cfg: dict[str, Any], data: JobData) -> keras.Model:
+    model = build(
+        cfg["backbone"],
+        len(data.class_names),
+        task="multilabel" if data.multilabel else "multiclass",
+        weights=cfg["weights"],
+        sequence_length=cfg["sequence_length"],
+        texts=data.train[0],
+        dropout=cfg["dropout"],
+        hidden_units=tuple(cfg["hidden_units"]),
+        l2=cfg["l2"],
+    )
+    length = model.get_layer("kft_tokenizer").sequence_length
+    _log(
+        f"model: {cfg['backbone']} ({cfg['weights'] or 'random init'}), {length} tokens per "
+        f"text{'' if cfg['sequence_length'] else ' (95th percentile of the training texts)'}; "
+        f"phases {cfg['epochs'][0]} + {cfg['epochs'][1]} epochs"
+    )
+    return model
+
+
 def _describe(data: JobData) -> str:
     counts = ", ".join(f"{n} {split}" for split, n in data.counts.items())
     skipped = f"; {len(data.skipped)} unreadable files skipped" if data.skipped else ""
-    return (
-        f"data {data.source}: {counts} images of shape {data.image_shape}, "
-        f"{len(data.class_names)} classes{skipped}"
-    )
+    what = "texts" if data.modality == "text" else f"images of shape {data.image_shape}"
+    return f"data {data.source}: {counts} {what}, {len(data.class_names)} classes{skipped}"
 
 
 def score(model: keras.Model, test, multilabel: bool = False) -> dict[str, Any]:
     """Test accuracy of `model` on `(x, y)` arrays or a batched `(images, labels)` dataset.
 
-    For multilabel data `test_accuracy` is the share of images whose every label is right,
-    `test_binary_accuracy` the share of right labels.
+    Single-label data also gets `test_macro_f1` (F1 averaged over the classes the test split
+    holds). For multilabel data `test_accuracy` is the share of images whose every label is
+    right, `test_binary_accuracy` the share of right labels.
     """
     if test is None:
         return {"test_accuracy": None, "test_samples": 0}
@@ -81,8 +129,16 @@ def score(model: keras.Model, test, multilabel: bool = False) -> dict[str, Any]:
             "test_binary_accuracy": float(np.mean(right)),
             "test_samples": int(len(labels)),
         }
+    from kerasft.evaluation.metrics import confusion_matrix, precision_recall_f1
+
+    truth, predicted = labels.reshape(-1).astype("int64"), np.argmax(probs, axis=-1)
+    cm = confusion_matrix(truth, predicted, probs.shape[-1])
+    tp = np.diag(cm)
+    _, _, f1 = precision_recall_f1(tp, cm.sum(axis=0) - tp, cm.sum(axis=1) - tp)
+    present = cm.sum(axis=1) > 0  # classes absent from the test split do not count
     return {
-        "test_accuracy": float(np.mean(np.argmax(probs, axis=-1) == labels.reshape(-1))),
+        "test_accuracy": float(np.mean(predicted == truth)),
+        "test_macro_f1": float(f1[present].mean()) if present.any() else None,
         "test_samples": int(len(labels)),
     }
 
@@ -97,7 +153,8 @@ def run(config: dict[str, Any] | None = None) -> Path:
     """
     cfg = config_module.resolve(config)
     recipe = fine_tune_kwargs(cfg)  # a bad ft_schedule or callback fails before any work
-    kind(cfg["data"])  # so does a data source that does not exist
+    # So do a source that does not exist and a backbone of the other modality.
+    check_backbone(cfg, kind(cfg["data"], cfg["path_col"], cfg["text_col"]))
     started = time.perf_counter()
     # The same command after a crash (or Ctrl-C) picks up the killed run where it stopped.
     run_dir = Path(cfg["run_dir"]) if cfg["run_dir"] else unfinished_run(cfg) or new_run_dir()
@@ -156,11 +213,14 @@ def run(config: dict[str, Any] | None = None) -> Path:
         "class_names": class_names,
         "data": data.source,
     }
+    if data.modality == "text":
+        metrics["sequence_length"] = int(model.get_layer("kft_tokenizer").sequence_length)
     write_json(run_dir / "metrics.json", metrics)
     accuracy = metrics["test_accuracy"]
     _log(
         (
-            f"test accuracy {accuracy:.4f} on {metrics['test_samples']} images; "
+            f"test accuracy {accuracy:.4f} on {metrics['test_samples']} "
+            f"{'texts' if data.modality == 'text' else 'images'}; "
             if accuracy is not None
             else "no test split (test_split: 0); "
         )
