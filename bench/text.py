@@ -60,7 +60,10 @@ def main() -> dict:
     p = c.add_record_flag(c.argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     p.add_argument("--data", default="debian_descriptions")
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a config key of the job (YAML value), e.g. --set train_samples=2000",
     )
     args = p.parse_args()
@@ -105,10 +108,20 @@ def main() -> dict:
             "bench": "text",
             "data": args.data,
             "release": info.get("release"),
-            "config": {k: cfg[k] for k in (
-                "backbone", "train_samples", "val_samples", "epochs", "lr", "ft_lr",
-                "unfreeze_blocks", "batch_size", "sequence_length",
-            )},
+            "config": {
+                k: cfg[k]
+                for k in (
+                    "backbone",
+                    "train_samples",
+                    "val_samples",
+                    "epochs",
+                    "lr",
+                    "ft_lr",
+                    "unfreeze_blocks",
+                    "batch_size",
+                    "sequence_length",
+                )
+            },
             "sequence_length": metrics.get("sequence_length"),
             "train_texts": n_train,
             "val_texts": n_val,

@@ -6,6 +6,7 @@ import csv
 import json
 
 import keras
+import yaml
 import numpy as np
 import pytest
 from test_text import topic_texts
@@ -93,3 +94,24 @@ def test_text_data_with_an_image_backbone_is_refused(texts_csv, tmp_path, capsys
     )  # fmt: skip
     assert code != 0
     assert "is an image backbone, but data=" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()  # refused before a run dir or any data
+
+
+def test_tune_searches_a_text_backbone(preset, texts_csv, tmp_path):
+    import kerasft as kft
+    from kerasft.tuning import SearchSpace
+
+    space = SearchSpace({"sequence_length": [16, 24], "lr": [0.03]}, only=["sequence_length", "lr"])
+    result = kft.tune(
+        space=space,
+        base={
+            "data": str(texts_csv), "text_col": "body", "label_col": "topic",
+            "backbone": str(preset), "weights": None, "epochs": [1, 1], "batch_size": 16,
+        },
+        tuner="grid", max_trials=2, directory=tmp_path, export=True,
+    )  # fmt: skip
+    assert sorted(row["sequence_length"] for row in result.rows) == [16, 24]
+    assert all(row["objective"] is not None for row in result.rows)
+    best = yaml.safe_load((tmp_path / "search" / "best_config.yaml").read_text())
+    assert best["backbone"] == str(preset) and best["sequence_length"] in (16, 24)
+    assert "image_size" not in result.rows[0] and "backbone" not in result.rows[0]

@@ -48,8 +48,15 @@ def test_short_fine_tune_on_bbc_news(minilm_ready, tmp_path):
     keep = np.concatenate([np.flatnonzero(y == k)[:40] for k in range(5)])
     model = kft.build("minilm", 5, sequence_length=64)
     history = kft.fine_tune(
-        model, (x[keep], y[keep]), (xv[:100], yv[:100]), epochs=(3, 1), lr=2e-3, ft_lr=2e-4,
-        unfreeze_blocks=2, batch_size=32, verbose=0,
+        model,
+        (x[keep], y[keep]),
+        (xv[:100], yv[:100]),
+        epochs=(3, 1),
+        lr=2e-3,
+        ft_lr=2e-4,
+        unfreeze_blocks=2,
+        batch_size=32,
+        verbose=0,
     )
     assert history.runner_report[2].startswith("cached at transformer_layer_3 (64, 385)")
     predicted = model.predict(xt, verbose=0).argmax(axis=1)

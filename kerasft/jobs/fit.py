@@ -83,12 +83,8 @@ def _build_text(cfg: dict[str, Any], data: JobData) -> keras.Model:
         cfg["backbone"],
         len(data.class_names),
         task="multilabel" if data.multilabel else "multiclass",
-        weights=cfg["weights"],
-        sequence_length=cfg["sequence_length"],
-        texts=data.train[0],
-        dropout=cfg["dropout"],
-        hidden_units=tuple(cfg["hidden_units"]),
-        l2=cfg["l2"],
+        texts=data.train[0],  # sequence_length: null picks it from these
+        **build_kwargs(cfg),
     )
     length = model.get_layer("kft_tokenizer").sequence_length
     _log(

@@ -14,7 +14,8 @@ def build_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The `kft.build` keyword arguments of a resolved `kerasft fit` config.
 
     All but what the data and the caller decide: the backbone (a name, or the model an
-    import path gives), the number of classes and the input shape.
+    import path gives), the number of classes and the input shape. A text backbone gets
+    `sequence_length` instead of the image keys.
 
     Args:
         cfg: a resolved `kerasft fit` config (`kerasft.config.resolve`).
@@ -27,11 +28,15 @@ def build_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
     >>> kwargs["hidden_units"], kwargs["dropout"]
     ((64,), 0.3)
     """
-    return dict(
-        image_size=cfg["image_size"],
+    from kerasft.backbones.text_presets import is_text_backbone
+
+    common = dict(
         weights=cfg["weights"],
-        augmentation=cfg["augmentation"],
         dropout=cfg["dropout"],
         hidden_units=tuple(cfg["hidden_units"]),
         l2=cfg["l2"],
     )
+    if is_text_backbone(cfg["backbone"]):
+        # A text model tokenizes its strings itself: no image size or augmentation.
+        return {**common, "sequence_length": cfg["sequence_length"]}
+    return {**common, "image_size": cfg["image_size"], "augmentation": cfg["augmentation"]}

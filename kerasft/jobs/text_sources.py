@@ -64,7 +64,7 @@ def csv_columns(path: str | os.PathLike) -> list[str]:
 
 
 def text_kind(spec, path_col: str = "path", text_col: str = "text") -> str | None:
-    """"text_folder" or "text_csv" if `spec` is a text source, else None (images or unknown).
+    """ "text_folder" or "text_csv" if `spec` is a text source, else None (images or unknown).
 
     Args:
         spec: the job's `data` value.

@@ -85,6 +85,8 @@ def _default_params() -> dict[str, Param]:
             condition=("optimizer", ("adamw", "sgd")),
         ),
         p("label_smoothing", "choice", [0.0, 0.1, 0.2]),
+        # Text backbones: token ids per text; not tuned unless a space gives values.
+        p("sequence_length", "fixed"),
         p("batch_size", "choice", [32, 64, 128]),
         p("head_epochs", "int", min=1, max=3, default=2),
         p("ft_epochs", "int", min=0, max=3, default=2),
@@ -252,6 +254,17 @@ class SearchSpace:
         self._check_name(name)
         return self.params[name]
 
+    def for_text(self) -> SearchSpace:
+        """Leave out what only images have (image size, augmentation) and, unless the space
+        names text backbones, the backbone; returns self."""
+        from kerasft.backbones.text_presets import is_text_backbone
+
+        self.dropped |= {"image_size", "augmentation"}
+        backbone = self.params["backbone"]
+        if not all(is_text_backbone(v) for v in (backbone.values or [backbone.default])):
+            self.dropped.add("backbone")
+        return self
+
     def tuned(self) -> list[Param]:
         """The parameters that take more than one value."""
         return [p for n, p in self.params.items() if n not in self.dropped and p.kind != "fixed"]
@@ -369,6 +382,8 @@ def to_config(values: Mapping[str, Any], base: Mapping[str, Any] | None = None) 
             cfg[key] = values[key]
     for key in ("dropout", "l2", "lr", "ft_lr", "label_smoothing"):
         cfg[key] = float(cfg[key]) if cfg[key] is not None else None
+    if values.get("sequence_length") is not None:
+        cfg["sequence_length"] = int(values["sequence_length"])
     if "hidden_units" in values:
         cfg["hidden_units"] = [int(values["hidden_units"])] if values["hidden_units"] else []
     epochs = list(cfg["epochs"])

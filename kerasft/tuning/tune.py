@@ -165,6 +165,10 @@ def tune(
     base_cfg = config_module.resolve(base)
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
+    from kerasft.backbones.text_presets import is_text_backbone
+
+    if is_text_backbone(base_cfg["backbone"]):
+        space.for_text()
     # Validate the whole space and the recipe (ft_schedule, callbacks) on the base config
     # before any data loads or trial runs.
     for param in space.tuned():
