@@ -6,9 +6,9 @@ import csv
 import json
 
 import keras
-import yaml
 import numpy as np
 import pytest
+import yaml
 from test_text import topic_texts
 from text_fixtures import tiny_preset
 
