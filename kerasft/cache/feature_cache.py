@@ -307,7 +307,7 @@ class FeatureCache:
             if source_rows is None:
                 raise KerasftError("A derived feature cache needs source_rows.")
             model = self.source.cut.to(self.cut)
-            self._compute_from_source(source_rows, todo, model, target)
+            self._compute_from_source(source_rows, todo, model, target, what)
         else:
             if x is None:
                 raise KerasftError("Computing features needs the images (x).")
@@ -329,8 +329,10 @@ class FeatureCache:
         rows, missing = store.lookup(hashes)
         return rows
 
-    def _compute_from_source(self, source_rows, todo, model, target) -> None:
+    def _compute_from_source(self, source_rows, todo, model, target, what: str = "train"):
         forward = self._forward_fn(model)
+        # Running frozen top layers over cached rows can take minutes too (a transformer's).
+        bar = self._progress(len(todo), what)
         for start in range(0, len(todo), self.batch_size):
             stop = min(start + self.batch_size, len(todo))
             batch = source_rows.take(todo[start:stop], dtype="float32")
@@ -340,3 +342,7 @@ class FeatureCache:
                 target[start:stop] = out.reshape((stop - start, self.views, *out.shape[1:]))
             else:
                 target[start:stop] = keras.ops.convert_to_numpy(forward(batch))
+            if bar is not None:
+                bar.update(stop - start)
+        if bar is not None:
+            bar.close()
