@@ -115,3 +115,14 @@ def test_tune_searches_a_text_backbone(preset, texts_csv, tmp_path):
     best = yaml.safe_load((tmp_path / "search" / "best_config.yaml").read_text())
     assert best["backbone"] == str(preset) and best["sequence_length"] in (16, 24)
     assert "image_size" not in result.rows[0] and "backbone" not in result.rows[0]
+
+
+def test_backbones_lists_text_backbones_and_their_blocks(preset, capsys):
+    assert main(["backbones"]) == 0
+    out = capsys.readouterr().out
+    assert "minilm" in out and "all-MiniLM-L6-v2" in out and "[ready]" in out
+    assert main(["backbones", "--blocks", str(preset)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "embeddings", "transformer_layer_0", "transformer_layer_1", "transformer_layer_2",
+    ]  # fmt: skip

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("backbones", help="list the backbones kerasft can fine-tune")
+    parser = subparsers.add_parser(
+        "backbones", help="list the image and text backbones kerasft can fine-tune"
+    )
     parser.add_argument("--blocks", metavar="NAME", help="show the block map of one backbone")
     parser.set_defaults(func=run)
 
 
+def _text_blocks(name: str) -> int:
+    import kerasft as kft
+    from kerasft.backbones.blocks import block_map
+
+    encoder = kft.get_backbone(kft.build(name, 2, weights=None, sequence_length=16))
+    for block, layers in block_map(encoder).items():
+        print(f"{block:20s} {len(layers):4d} layers  {layers[0].name} .. {layers[-1].name}")
+    return 0
+
+
 def run(args) -> int:
     from kerasft.backbones import registry
+    from kerasft.backbones.text_presets import TEXT_BACKBONES, is_text_backbone
 
+    if args.blocks and is_text_backbone(args.blocks):
+        return _text_blocks(args.blocks)
     if args.blocks:
         from kerasft.backbones.blocks import block_map
 
@@ -26,4 +41,8 @@ def run(args) -> int:
             f"{spec.name:22s} {spec.keras_name:20s} {spec.default_size:5d} {spec.min_size:4d}  "
             f"{spec.preprocessing.mode}"
         )
+    print("\ntext backbones (or the path of a KerasHub / Hugging Face BERT folder):")
+    for preset in TEXT_BACKBONES.values():
+        here = "ready" if (preset.path / "config.json").is_file() else f"run `{preset.how_to_get}`"
+        print(f"{preset.name:22s} {preset.description} [{here}]")
     return 0
