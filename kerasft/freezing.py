@@ -11,6 +11,7 @@ import math
 import keras
 
 from kerasft import compat
+from kerasft.backbones.adapters import adapters, is_lora_layer
 from kerasft.backbones.blocks import block_map
 from kerasft.builder.build import get_backbone
 from kerasft.errors import KerasftError, unknown_name
@@ -39,26 +40,6 @@ def outer_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return [
         layer for layer in _head_and_input_layers(model) if not layer.name.startswith(FIXED_PREFIX)
     ]
-
-
-def is_lora_layer(layer: keras.layers.Layer) -> bool:
-    """Whether `layer` carries LoRA adapters (Keras's `enable_lora` was called on it).
-
-    Args:
-        layer: any layer.
-    """
-    return bool(getattr(layer, "lora_enabled", False))
-
-
-def adapters(layer: keras.layers.Layer) -> list:
-    """The LoRA adapter variables of `layer` (`lora_kernel_a`, `lora_kernel_b`), or [].
-
-    Args:
-        layer: any layer.
-    """
-    if not is_lora_layer(layer):
-        return []
-    return [layer.lora_kernel_a, layer.lora_kernel_b]
 
 
 def _has_lora(layer: keras.layers.Layer) -> bool:

@@ -18,8 +18,8 @@ Example:
 >>> import numpy as np, kerasft as kft
 >>> model = kft.build("mobilenet", 3, input_shape=(32, 32, 3), weights=None)
 >>> _ = kft.enable_lora(model, rank=4)
->>> len(kft.lora.lora_layers(model))
-15
+>>> len(kft.lora.lora_layers(model))  # the stem conv and the 13 pointwise convs
+14
 >>> x = np.random.randint(0, 255, (2, 32, 32, 3)).astype("uint8")
 >>> plain = kft.merge_lora(model)
 >>> bool(np.allclose(plain.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5))
@@ -28,7 +28,6 @@ True
 
 from __future__ import annotations
 
-import numbers
 import os
 import tempfile
 from collections.abc import Sequence
@@ -38,61 +37,19 @@ import keras
 import numpy as np
 
 from kerasft import compat
+from kerasft.backbones.adapters import (  # noqa: F401 - part of kerasft.lora's API
+    ATTENTION_TARGETS,
+    IMAGE_TARGET_TYPES,
+    adapters,
+    add_adapters,
+    is_lora_layer,
+)
 from kerasft.builder.build import get_backbone
 from kerasft.errors import KerasftError
-from kerasft.freezing import adapters, is_lora_layer, outer_layers
+from kerasft.freezing import outer_layers
 
-#: The attention projections LoRA goes on in a transformer (KerasHub's default targets:
-#: Keras's `MultiHeadAttention` names them query/value, some KerasHub models
-#: query_dense/value_dense).
-ATTENTION_TARGETS = ("query", "value", "query_dense", "value_dense")
-#: The layer types LoRA goes on in a backbone without attention projections.
-IMAGE_TARGET_TYPES = (keras.layers.Conv2D, keras.layers.Dense)
 FORMAT = "kerasft-lora"
 VERSION = 1
-
-
-def _check_rank(rank) -> int:
-    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or rank <= 0:
-        raise KerasftError(
-            f"rank={rank!r}: a LoRA rank must be a positive integer, e.g. 4 or 8 (the "
-            "adapters' inner dimension; 0 or None in fine_tune/build means no LoRA)."
-        )
-    return int(rank)
-
-
-def _candidates(backbone: keras.Model) -> list[keras.layers.Layer]:
-    return [
-        layer
-        for layer in compat.sublayers(backbone)
-        if callable(getattr(layer, "enable_lora", None)) and not isinstance(layer, keras.Model)
-    ]
-
-
-def _targets(backbone: keras.Model, targets: Sequence[str] | None) -> list[keras.layers.Layer]:
-    candidates = _candidates(backbone)
-    if targets is None:
-        # Only Embedding, Dense, EinsumDense and Conv layers have `enable_lora`.
-        attention = [layer for layer in candidates if layer.name in ATTENTION_TARGETS]
-        if attention:
-            return attention
-        return [layer for layer in candidates if isinstance(layer, IMAGE_TARGET_TYPES)]
-    if isinstance(targets, str) or not all(isinstance(t, str) for t in targets):
-        raise KerasftError(
-            f"targets={targets!r}: pass a list of layer names, e.g. targets=['query', 'value']."
-        )
-    names = {layer.name for layer in candidates}
-    missing = [t for t in targets if t not in names]
-    if missing:
-        from kerasft.errors import did_you_mean
-
-        raise KerasftError(
-            f"targets={list(targets)!r}: backbone {backbone.name!r} has no LoRA-capable layer "
-            f"named {missing[0]!r}.{did_you_mean(missing[0], names)} LoRA goes on Dense, "
-            "EinsumDense, Conv and Embedding layers; their names are in "
-            "`[l.name for l in kerasft.compat.sublayers(kft.get_backbone(model))]`."
-        )
-    return [layer for layer in candidates if layer.name in targets]
 
 
 def lora_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -147,36 +104,7 @@ def enable_lora(
     >>> kft.enable_lora(model, 4) is model
     True
     """
-    rank = _check_rank(rank)
-    backbone = get_backbone(model)
-    layers = _targets(backbone, targets)
-    if not layers:
-        raise KerasftError(
-            f"enable_lora: backbone {backbone.name!r} has no layer LoRA can go on (attention "
-            f"projections named {', '.join(ATTENTION_TARGETS)}, or Conv2D/Dense layers). "
-            "Pass targets=[layer names] of its Dense, EinsumDense or Conv layers."
-        )
-    other = sorted({int(layer.lora_rank) for layer in lora_layers(model)} - {rank})
-    if other:
-        raise KerasftError(
-            f"enable_lora(rank={rank}): this model already has LoRA adapters of rank "
-            f"{other[0]}. Pass rank={other[0]}, or kft.merge_lora(model) first and enable "
-            "the new rank on the merged model."
-        )
-    for layer in layers:
-        if is_lora_layer(layer):
-            continue
-        if not layer.built:
-            raise KerasftError(
-                f"enable_lora: layer {layer.name!r} is not built yet; call the model on data "
-                "(or build it) first."
-            )
-        layer.enable_lora(rank, lora_alpha=alpha)
-        # Keras makes new adapters trainable and freezes only the kernel: follow the layer's
-        # own state instead, and let a trainable layer train its adapters alone.
-        for variable in layer.weights:
-            is_adapter = any(variable is a for a in adapters(layer))
-            variable.trainable = layer.trainable and is_adapter
+    add_adapters(get_backbone(model), rank, targets=targets, alpha=alpha)
     return model
 
 

@@ -17,8 +17,7 @@ import kerasft as kft
 from kerasft.cache import CachedRunner, FeatureCache, ModelCut
 from kerasft.cli.main import main
 from kerasft.errors import KerasftError
-from kerasft.freezing import adapters
-from kerasft.lora import lora_layers
+from kerasft.lora import adapters, lora_layers
 
 AB = ("lora_kernel_a", "lora_kernel_b")
 
@@ -311,7 +310,7 @@ def test_real_minilm_rank_4_adapters(tmp_path):
     assert count == 6 * 2 * (384 * 12 * 4 + 4 * 32) == 222_720
     path = kft.save_adapters(model, tmp_path / "minilm.weights.h5")
     # float32 adapters (891 kB) and the head (384 x 5 + 5), against 90 MB for the model.
-    assert 0.89e6 < path.stat().st_size < 0.92e6, path.stat().st_size
+    assert 0.89e6 < path.stat().st_size < 0.95e6, path.stat().st_size  # 919,828 measured
     x, y = topic_texts(16)
     before = snapshot(model)
     kft.fine_tune(
@@ -325,3 +324,18 @@ def test_real_minilm_rank_4_adapters(tmp_path):
         for ab in AB
     }
     assert changed(before, model) == top | HEAD
+
+
+def test_lora_rank_is_a_tunable_that_reaches_fine_tune():
+    from kerasft import config
+    from kerasft.jobs.recipe import fine_tune_kwargs
+    from kerasft.tuning.space import SearchSpace, to_config
+
+    space = SearchSpace(only=["lora_rank"])
+    assert [p.name for p in space.tuned()] == ["lora_rank"]
+    assert space["lora_rank"].values == [0, 4, 8]
+    assert to_config({"lora_rank": 0})["lora_rank"] is None  # 0: no LoRA
+    cfg = config.validate(to_config({"lora_rank": 8}))
+    assert fine_tune_kwargs(config.resolve(cfg))["lora_rank"] == 8
+    with pytest.raises(KerasftError, match="'lora_rank': -1 is not a rank"):
+        SearchSpace({"lora_rank": [-1, 4]})

@@ -205,9 +205,10 @@ def build(
 def _with_lora(model: keras.Model, rank: int | None) -> keras.Model:
     if rank in (None, 0):
         return model
-    from kerasft.lora import enable_lora
+    from kerasft.backbones.adapters import add_adapters
 
-    return enable_lora(model, rank)
+    add_adapters(get_backbone(model), rank)
+    return model
 
 
 def get_backbone(model: keras.Model) -> keras.Model:

@@ -16,7 +16,6 @@ from kerasft import lora as lora_module
 from kerasft import model_file
 from kerasft.builder import build
 from kerasft.errors import KerasftError
-from kerasft.freezing import adapters
 from kerasft.jobs.datasets import JobData, job_data, kind
 from kerasft.jobs.model import build_kwargs
 from kerasft.jobs.recipe import fine_tune_kwargs
@@ -72,7 +71,7 @@ def _save_lora(model: keras.Model, run_dir: Path) -> dict[str, Any]:
         "rank": lora_module.lora_rank(model),
         "layers": len(layers),
         "adapter_parameters": int(
-            sum(int(np.prod(v.shape)) for layer in layers for v in adapters(layer))
+            sum(int(np.prod(v.shape)) for layer in layers for v in lora_module.adapters(layer))
         ),
         "file": path.name,
         "file_bytes": path.stat().st_size,

@@ -379,7 +379,7 @@ def to_config(values: Mapping[str, Any], base: Mapping[str, Any] | None = None) 
     for key in ("dropout", "l2", "lr", "ft_lr", "label_smoothing"):
         cfg[key] = float(cfg[key]) if cfg[key] is not None else None
     if "lora_rank" in values:
-        cfg["lora_rank"] = int(values["lora_rank"]) or None
+        cfg["lora_rank"] = int(values["lora_rank"] or 0) or None
     if "hidden_units" in values:
         cfg["hidden_units"] = [int(values["hidden_units"])] if values["hidden_units"] else []
     epochs = list(cfg["epochs"])
