@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "hidden_units": [],
     "l2": 0.0,
     "cache": "auto",
+    # LoRA adapters of this rank on the backbone (phase 2 trains only them and the head);
+    # null or 0: none.
+    "lora_rank": None,
     "callbacks": [],
     "seed": 0,
     "run_dir": None,
@@ -101,6 +104,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "hidden_units": (list, tuple),
     "l2": (float, int),
     "cache": (str, bool),
+    "lora_rank": (int, type(None)),
     "callbacks": (list,),
     "seed": (int,),
     "run_dir": (str, type(None)),
@@ -196,6 +200,10 @@ _RANGES: dict[str, tuple[Any, str]] = {
         "a share of training time > 0, e.g. 0.25 (or null: back up every epoch)",
     ),
     "seed": (lambda v: v >= 0, "an integer >= 0"),
+    "lora_rank": (
+        _optional(lambda v: v >= 0),
+        "an integer >= 1, e.g. 4 (or 0 / null: no LoRA)",
+    ),
     "hidden_units": (
         lambda v: all(_integer(u) and u >= 1 for u in v),
         "a list of integers >= 1 (units of each hidden layer), e.g. [256]",

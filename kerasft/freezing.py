@@ -11,6 +11,7 @@ import math
 import keras
 
 from kerasft import compat
+from kerasft.backbones.adapters import adapters, is_lora_layer
 from kerasft.backbones.blocks import block_map
 from kerasft.builder.build import get_backbone
 from kerasft.errors import KerasftError, unknown_name
@@ -28,6 +29,38 @@ def _blocks(model: keras.Model):
 def _head_and_input_layers(model: keras.Model) -> list[keras.layers.Layer]:
     backbone = get_backbone(model)
     return [] if backbone is model else [layer for layer in model.layers if layer is not backbone]
+
+
+def outer_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers of `model` outside its backbone that train (the head), fixed ones left out.
+
+    Args:
+        model: a `kft.build` model (or a model whose backbone `kft.get_backbone` finds).
+    """
+    return [
+        layer for layer in _head_and_input_layers(model) if not layer.name.startswith(FIXED_PREFIX)
+    ]
+
+
+def _has_lora(layer: keras.layers.Layer) -> bool:
+    return any(is_lora_layer(inner) for inner in compat.sublayers(layer, include_self=True))
+
+
+def _adapters_only(layer: keras.layers.Layer, train: bool) -> None:
+    """Let `layer` (a layer of a block) train its LoRA adapters and nothing else, or nothing."""
+    layer.trainable = train  # sets every sub-layer and variable; the loop below refreezes
+    if not train:
+        return
+    for inner in compat.sublayers(layer, include_self=True):
+        if is_lora_layer(inner):
+            keep = adapters(inner)
+            for variable in inner.weights:
+                variable.trainable = any(variable is a for a in keep)
+        elif not _has_lora(inner):
+            if isinstance(inner, _NORMS):
+                freeze_batchnorm(inner)
+            else:
+                inner.trainable = False
 
 
 def freeze(model: keras.Model) -> keras.Model:
@@ -92,6 +125,7 @@ def unfreeze(
     from_block: str | None = None,
     fraction: float | None = None,
     train_bn: bool = False,
+    lora: bool | None = None,
 ) -> list[str]:
     """Unfreeze the top blocks of the backbone; returns the names of the trainable blocks.
 
@@ -103,7 +137,11 @@ def unfreeze(
         train_bn: also let the chosen blocks' BatchNorm and LayerNormalization gamma/beta
             train (a transformer layer's own layer norms included). BatchNorm stays in
             inference mode either way, so its moving statistics never change (see
-            `freeze_batchnorm`).
+            `freeze_batchnorm`). Ignored with LoRA.
+        lora: True: in the chosen blocks only the LoRA adapters train (`kft.enable_lora`);
+            kernels, biases and norms stay frozen, and so do the layers without adapters.
+            False: the chosen blocks train whole, adapters included. None (the default):
+            True when the backbone has LoRA adapters.
 
     Remember to `compile` again afterwards: Keras only trains what was trainable at compile.
 
@@ -116,17 +154,32 @@ def unfreeze(
     """
     chosen = _select(model, blocks, from_block, fraction)
     backbone = get_backbone(model)
+    has_lora = _has_lora(backbone)
+    if lora and not has_lora:
+        raise KerasftError(
+            f"unfreeze(lora=True): backbone {backbone.name!r} has no LoRA adapters. Call "
+            "kft.enable_lora(model, rank) first, or pass lora=None."
+        )
+    lora = has_lora if lora is None else bool(lora)
     backbone.trainable = True  # sets every sub-layer; the loop below refreezes
     for name, layers in _blocks(model).items():
         for layer in layers:
+            if lora:
+                _adapters_only(layer, name in chosen)
+                continue
             if isinstance(layer, _NORMS):
                 freeze_batchnorm(layer, train_affine=train_bn and name in chosen)
                 continue
             layer.trainable = name in chosen
             # A transformer layer holds its layer norms inside it.
-            for inner in compat.sublayers(layer):
+            for inner in compat.sublayers(layer, include_self=True):
                 if isinstance(inner, _NORMS):
                     freeze_batchnorm(inner, train_affine=train_bn and name in chosen)
+                elif is_lora_layer(inner):
+                    # LoRA froze the kernel variable itself, and a layer's `trainable`
+                    # flag does not reach its variables again unless the flag changes.
+                    for variable in inner.weights:
+                        variable.trainable = name in chosen
     _restore_fixed_layers(model)
     return chosen
 

@@ -76,6 +76,7 @@ def build(
     name: str | None = None,
     sequence_length: int | None = None,
     texts=None,
+    lora_rank: int | None = None,
 ) -> keras.Model:
     """A functional `keras.Model`: raw images (or strings) in, task predictions out.
 
@@ -113,6 +114,9 @@ def build(
         sequence_length: text only: token ids per text (special tokens included); None
             picks the 95th percentile of `texts`' token counts (capped at 128), or 128.
         texts: text only: training texts to choose `sequence_length` from.
+        lora_rank: put LoRA adapters of this rank on the backbone (`kft.enable_lora`: the
+            attention query/value projections of a text encoder, the Conv2D and Dense layers
+            of an image backbone); None or 0: none.
 
     Example:
 
@@ -132,19 +136,22 @@ def build(
             )
         from kerasft.builder.text import build_text
 
-        return build_text(
-            backbone,
-            num_classes,
-            task=task,
-            weights=weights,
-            sequence_length=sequence_length,
-            texts=texts,
-            pooling=pooling,
-            dropout=dropout,
-            hidden_units=hidden_units,
-            l1=l1,
-            l2=l2,
-            name=name,
+        return _with_lora(
+            build_text(
+                backbone,
+                num_classes,
+                task=task,
+                weights=weights,
+                sequence_length=sequence_length,
+                texts=texts,
+                pooling=pooling,
+                dropout=dropout,
+                hidden_units=hidden_units,
+                l1=l1,
+                l2=l2,
+                name=name,
+            ),
+            lora_rank,
         )
     if sequence_length is not None or texts is not None:
         raise KerasftError(
@@ -192,7 +199,16 @@ def build(
         head = head[1:]  # the backbone already pools
     for layer in head:
         x = layer(x)
-    return keras.Model(inputs, x, name=name or f"kft_{net.name}")
+    return _with_lora(keras.Model(inputs, x, name=name or f"kft_{net.name}"), lora_rank)
+
+
+def _with_lora(model: keras.Model, rank: int | None) -> keras.Model:
+    if rank in (None, 0):
+        return model
+    from kerasft.backbones.adapters import add_adapters
+
+    add_adapters(get_backbone(model), rank)
+    return model
 
 
 def get_backbone(model: keras.Model) -> keras.Model:

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from kerasft import config as config_module
+from kerasft import lora as lora_module
 from kerasft import model_file
 from kerasft.builder import build
 from kerasft.errors import KerasftError
@@ -102,6 +103,30 @@ def _describe(data: JobData) -> str:
     return f"data {data.source}: {counts} {what}, {len(data.class_names)} classes{skipped}"
 
 
+ADAPTERS = "adapters.weights.h5"
+
+
+def _save_lora(model: keras.Model, run_dir: Path) -> dict[str, Any]:
+    """Save the LoRA adapters (and the head) beside model.keras; describe them."""
+    path = lora_module.save_adapters(model, run_dir / ADAPTERS)
+    layers = lora_module.lora_layers(model)
+    record = {
+        "rank": lora_module.lora_rank(model),
+        "layers": len(layers),
+        "adapter_parameters": int(
+            sum(int(np.prod(v.shape)) for layer in layers for v in lora_module.adapters(layer))
+        ),
+        "file": path.name,
+        "file_bytes": path.stat().st_size,
+    }
+    _log(
+        f"LoRA rank {record['rank']} on {record['layers']} layers: "
+        f"{record['adapter_parameters']:,} adapter parameters, {path.name} "
+        f"({record['file_bytes'] / 1e6:.2f} MB)"
+    )
+    return record
+
+
 def score(model: keras.Model, test, multilabel: bool = False) -> dict[str, Any]:
     """Test accuracy of `model` on `(x, y)` arrays or a batched `(images, labels)` dataset.
 
@@ -145,7 +170,9 @@ def run(config: dict[str, Any] | None = None) -> Path:
     The run directory holds `config.yaml` (the resolved config), `data.json` (the data
     source, class names, split sizes and skipped files), `tensorboard/`, `history.csv`,
     `model.keras` (carrying its class names, see `kerasft.model_file`) and `metrics.json`
-    (test accuracy, per-phase wall times).
+    (test accuracy, per-phase wall times). With `lora_rank`, `adapters.weights.h5` holds
+    the adapters and the head alone (`kft.load_adapters`), `model.keras` is the merged
+    plain model, and `metrics.json["lora"]` gives the rank and the file's size.
     """
     cfg = config_module.resolve(config)
     recipe = fine_tune_kwargs(cfg)  # a bad ft_schedule or callback fails before any work
@@ -188,7 +215,10 @@ def run(config: dict[str, Any] | None = None) -> Path:
         run_dir=run_dir,
         verbose=_verbosity(cfg["verbose"]),
     )
-    model_file.save(model, run_dir / "model.keras", class_names=class_names, data=data.source)
+    lora = _save_lora(model, run_dir) if cfg["lora_rank"] else None
+    # With LoRA, model.keras is the merged plain model: it reloads and exports like any other.
+    saved = lora_module.merge_lora(model) if lora else model
+    model_file.save(saved, run_dir / "model.keras", class_names=class_names, data=data.source)
 
     t0 = time.perf_counter()
     scores = score(model, data.test, data.multilabel)
@@ -211,6 +241,8 @@ def run(config: dict[str, Any] | None = None) -> Path:
     }
     if data.modality == "text":
         metrics["sequence_length"] = int(model.get_layer("kft_tokenizer").sequence_length)
+    if lora:
+        metrics["lora"] = lora
     write_json(run_dir / "metrics.json", metrics)
     accuracy = metrics["test_accuracy"]
     _log(

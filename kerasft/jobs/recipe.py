@@ -25,6 +25,7 @@ _AS_GIVEN = (
     "seed",
     "cache",
     "backup_overhead",
+    "lora_rank",
 )
 
 

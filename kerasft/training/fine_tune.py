@@ -194,6 +194,7 @@ def fine_tune(
     class_weight: dict | None = None,
     verbose: int | str = "auto",
     cache="auto",
+    lora_rank: int | None = None,
 ) -> keras.callbacks.History:
     """Fine-tune in two phases with `model.fit`, and return one merged `History`.
 
@@ -241,6 +242,9 @@ def fine_tune(
             backbone's work once and reuse it (`kerasft.cache.CachedRunner`), "off" runs the
             plain `fit` (`kerasft.training.runner.FitRunner`); or a runner instance, e.g.
             `CachedRunner("disk", views=3)` for the cache's options.
+        lora_rank: with a positive rank, LoRA adapters go on the backbone first (unless
+            it has them already, `kft.enable_lora`), and phase 2 trains only the adapters of
+            the top `unfreeze_blocks` blocks, and the head. None or 0: no LoRA.
 
     Example:
 
@@ -257,6 +261,12 @@ def fine_tune(
     ft_lr = lr / 2 if ft_lr is None else ft_lr
     schedule = schedule_callbacks(ft_schedule, callbacks or [], warmup=ft_warmup)
     runner = _runner(cache)
+    if lora_rank:
+        from kerasft.lora import enable_lora
+
+        # Before phase 1, so its cache of the phase-2 inputs is computed with the adapters
+        # in place (a fingerprint taken without them would not match in phase 2).
+        enable_lora(model, lora_rank)
     data = prepare(train, val, model, infer_task(model), batch_size=batch_size, seed=seed)
     plan = plan_phases(
         head_epochs,

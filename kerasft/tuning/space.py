@@ -76,6 +76,9 @@ def _default_params() -> dict[str, Param]:
         p("lr", "float", min=1e-4, max=1e-2, sampling="log", default=1e-3),
         p("ft_lr", "float", min=1e-5, max=1e-3, sampling="log", default=1e-4),
         p("unfreeze_blocks", "int", min=0, max=6, default=2),
+        # LoRA adapters' rank (0: none, the unfrozen blocks train whole; else the adapters
+        # alone); not tuned unless a space gives values, e.g. lora_rank: [0, 4, 8].
+        p("lora_rank", "fixed"),
         p("optimizer", "choice", list(OPTIMIZERS)),
         p("momentum", "float", min=0.8, max=0.99, default=0.9, condition=("optimizer", ("sgd",))),
         p(
@@ -237,6 +240,13 @@ class SearchSpace:
                         f"Search space 'backbone': unknown backbone {v!r}."
                         f"{did_you_mean(str(v), known)} See `kerasft backbones`."
                     )
+        if name == "lora_rank":
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                    raise KerasftError(
+                        f"Search space 'lora_rank': {v!r} is not a rank; use integers >= 1 "
+                        "(the adapters' rank) or 0 (no LoRA), e.g. [0, 4, 8]."
+                    )
         allowed = {
             "optimizer": OPTIMIZERS,
             "lr_schedule": SCHEDULES,
@@ -384,6 +394,8 @@ def to_config(values: Mapping[str, Any], base: Mapping[str, Any] | None = None) 
         cfg[key] = float(cfg[key]) if cfg[key] is not None else None
     if values.get("sequence_length") is not None:
         cfg["sequence_length"] = int(values["sequence_length"])
+    if values.get("lora_rank") is not None:
+        cfg["lora_rank"] = int(values["lora_rank"]) or None
     if "hidden_units" in values:
         cfg["hidden_units"] = [int(values["hidden_units"])] if values["hidden_units"] else []
     epochs = list(cfg["epochs"])
