@@ -341,3 +341,29 @@ def test_lora_rank_is_a_tunable_that_reaches_fine_tune():
     assert fine_tune_kwargs(config.resolve(cfg))["lora_rank"] == 8
     with pytest.raises(KerasftError, match="'lora_rank': -1 is not a rank"):
         SearchSpace({"lora_rank": [-1, 4]})
+
+
+def test_adapters_train_on_after_a_crash_safety_backup_is_restored(preset, tmp_path):
+    from kerasft.training.epoch_backup import EpochBackup
+
+    x, y = topic_texts(36)
+    targets = keras.utils.to_categorical(y, 3)
+    model = text_model(preset, lora_rank=2)
+    kft.unfreeze(model, blocks=1)
+    kft.compile(model, 1e-2)
+    # A backup kept as a crash leaves it (Keras deletes it after a clean finish).
+    first = EpochBackup(tmp_path / "backup", max_overhead=None, delete_checkpoint=False)
+    model.fit(x, targets, epochs=1, batch_size=12, verbose=0, callbacks=[first])
+    expected = model.predict(x, verbose=0)
+    restarted = text_model(preset, lora_rank=2)
+    kft.unfreeze(restarted, blocks=1)
+    kft.compile(restarted, 1e-2)
+    again = EpochBackup(tmp_path / "backup", max_overhead=None)
+    again.set_model(restarted)
+    again.on_train_begin()  # Keras restores the backup here, zeroing both adapter matrices
+    np.testing.assert_allclose(restarted.predict(x, verbose=0), expected, atol=1e-5)
+    layer = lora_layers(restarted)[-1]
+    a, b = (keras.ops.convert_to_numpy(v) for v in adapters(layer))
+    assert np.any(a) and not np.any(b)  # A drawn again, B zero: same outputs, gradients flow
+    restarted.fit(x, targets, epochs=1, batch_size=12, verbose=0)
+    assert np.any(keras.ops.convert_to_numpy(adapters(layer)[1]))

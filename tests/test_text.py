@@ -172,3 +172,16 @@ def test_text_errors_name_the_fix(preset, tmp_path, monkeypatch):
     model = make(preset)
     with pytest.raises(KerasftError, match="not a string"):
         kft.fine_tune(model, (np.array(["a", 3.0], dtype=object), np.array([0, 1])), verbose=0)
+
+
+def test_text_model_exports_a_savedmodel_that_takes_strings(preset, tmp_path):
+    import tensorflow as tf
+
+    model = make(preset)
+    x, _ = topic_texts(4)
+    exported = kft.export(model, tmp_path / "sm")
+    assert exported.input_shape == (None,)
+    served = tf.saved_model.load(str(tmp_path / "sm")).serve(tf.constant(list(x)))
+    np.testing.assert_allclose(served.numpy(), model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(KerasftError, match="SavedModel"):
+        kft.export(model, tmp_path / "m.tflite", format="tflite")

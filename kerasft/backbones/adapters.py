@@ -138,3 +138,31 @@ def add_adapters(
             is_adapter = any(variable is a for a in adapters(layer))
             variable.trainable = layer.trainable and is_adapter
     return layers
+
+
+def reseed_adapters(model: keras.Model, seed: int | None = None) -> int:
+    """Give LoRA adapters zeroed by a weights load their starting values back; returns how many.
+
+    Keras saves a LoRA layer's kernel with the adapters merged into it and, on load, zeroes
+    both adapter matrices: the predictions stay right, but with A and B both zero neither gets
+    a gradient again, so training (after a crash-safety backup is restored) would stop
+    changing them. Re-drawing A as `enable_lora` does (He uniform) with B left at zero keeps
+    every prediction (the product is still zero) and lets them train.
+
+    Args:
+        model: any model; layers without adapters, or whose A is not all zero, are left alone.
+        seed: the seed of the draw.
+    """
+    import numpy as np
+
+    count = 0
+    initializer = keras.initializers.HeUniform(seed=seed)
+    for layer in compat.sublayers(model):
+        if not is_lora_layer(layer):
+            continue
+        a, b = adapters(layer)
+        if np.any(keras.ops.convert_to_numpy(a)) or np.any(keras.ops.convert_to_numpy(b)):
+            continue
+        a.assign(initializer(a.shape, dtype=a.dtype))
+        count += 1
+    return count

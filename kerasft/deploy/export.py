@@ -118,6 +118,17 @@ def export(
             raise KerasftError("give the path to export to, e.g. export(model, 'model.tflite').")
         path = default_path(model_path, format, quantize)
     path = Path(path)
+    from kerasft.deploy.saved_model import takes_text
+
+    if takes_text(model):
+        if format == "tflite":
+            raise KerasftError(
+                "a text model tokenizes inside with TensorFlow Text ops, which TFLite's "
+                "interpreter does not have; export it as a SavedModel (--format savedmodel), "
+                "whose serving signature takes the strings."
+            )
+        export_saved_model(model, path)
+        return Exported(path, format, None, _size_on_disk(path), (None,))
     size = model_image_size(model, image_size, recorded)
     spec = serving_spec(model, size)
     if format == "savedmodel":

@@ -1,4 +1,4 @@
-"""A SavedModel whose serving signature takes raw uint8 images of one fixed size.
+"""A SavedModel whose serving signature takes raw uint8 images of one fixed size (or strings).
 
 kerasft models take raw 0..255 pixels and cast them inside, so a server or phone can feed the
 decoded image bytes as they are. The signature fixes height and width (a model of free input
@@ -27,8 +27,14 @@ from kerasft.data.model_input import model_image_size
 from kerasft.errors import KerasftError
 
 
+def takes_text(model) -> bool:
+    """True for a model whose input is a batch of strings (a kerasft text model)."""
+    return any(str(t.dtype) == "string" for t in model.inputs)
+
+
 def serving_spec(model, size: Sequence[int] | None = None):
-    """The `tf.TensorSpec` of a batch of uint8 images for `model`, of fixed height and width.
+    """The `tf.TensorSpec` of a batch of uint8 images for `model`, of fixed height and width
+    (for a text model: a batch of strings).
 
     Args:
         model: a Keras image model, input `(None, H, W[, C])`.
@@ -39,6 +45,8 @@ def serving_spec(model, size: Sequence[int] | None = None):
     """
     import tensorflow as tf
 
+    if takes_text(model):  # a text model tokenizes inside: clients send the strings
+        return tf.TensorSpec([None], tf.string, name="texts")
     shape = list(model.inputs[0].shape)
     if len(shape) not in (3, 4):
         raise KerasftError(
@@ -78,12 +86,19 @@ def export_saved_model(
     import keras
     import tensorflow as tf
 
-    spec = serving_spec(model, model_image_size(model, image_size, recorded_size))
-    dtype = model.inputs[0].dtype
+    if takes_text(model):
+        spec = serving_spec(model)
 
-    def serve(images):
-        # The cast happens in the graph, so clients send the decoded bytes as they are.
-        return model(tf.cast(images, dtype), training=False)
+        def serve(texts):
+            return model(texts, training=False)
+
+    else:
+        spec = serving_spec(model, model_image_size(model, image_size, recorded_size))
+        dtype = model.inputs[0].dtype
+
+        def serve(images):
+            # The cast happens in the graph, so clients send the decoded bytes as they are.
+            return model(tf.cast(images, dtype), training=False)
 
     archive = keras.export.ExportArchive()
     archive.track(model)

@@ -52,7 +52,11 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         self._since = time.perf_counter()
 
     def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
+        super().on_train_begin(logs)  # restores the last backup, if there is one
+        from kerasft.backbones.adapters import reseed_adapters
+
+        # A restore zeroes LoRA adapters (Keras merges them into the saved kernels).
+        reseed_adapters(self.model)
         self._since = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
