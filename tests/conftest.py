@@ -18,18 +18,20 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 def _isolated_kerasft_cache() -> None:
     # Feature caches persist across runs by design; tests that check what gets computed must
-    # not see a previous session's entries. Downloaded sdists and imported weights (MiniLM)
-    # stay shared (no network in tests).
-    from kerasft.paths import kerasft_cache_dir, kerasft_weights_dir
+    # not see a previous session's entries. Downloaded sdists, imported weights (MiniLM) and
+    # prepared corpora stay shared (no network in tests).
+    from kerasft.paths import kerasft_cache_dir, kerasft_data_dir, kerasft_weights_dir
 
     real = kerasft_cache_dir()
-    weights = kerasft_weights_dir()
+    weights, data = kerasft_weights_dir(), kerasft_data_dir()
     fresh = Path(tempfile.mkdtemp(prefix="kerasft-test-cache-"))
     if (real / "sdists").is_dir():
         (fresh / "sdists").symlink_to(real / "sdists", target_is_directory=True)
     os.environ["KERASFT_CACHE"] = str(fresh)
     if weights.is_dir():
         os.environ.setdefault("KERASFT_WEIGHTS", str(weights))
+    if data.is_dir():  # the corpora `make assets` prepared (tests that write data redirect it)
+        os.environ.setdefault("KERASFT_DATA", str(data))
 
 
 _isolated_kerasft_cache()

@@ -181,7 +181,8 @@ def test_text_model_exports_a_savedmodel_that_takes_strings(preset, tmp_path):
     x, _ = topic_texts(4)
     exported = kft.export(model, tmp_path / "sm")
     assert exported.input_shape == (None,)
-    served = tf.saved_model.load(str(tmp_path / "sm")).serve(tf.constant(list(x)))
+    reloaded = tf.saved_model.load(str(tmp_path / "sm"))  # its variables live as long as it
+    served = reloaded.serve(tf.constant(list(x)))
     np.testing.assert_allclose(served.numpy(), model.predict(x, verbose=0), atol=1e-5)
     with pytest.raises(KerasftError, match="SavedModel"):
         kft.export(model, tmp_path / "m.tflite", format="tflite")
