@@ -38,9 +38,9 @@ def test_every_backbone_builds_and_freezes_by_block(name):
     top = list(blocks)[-1]
     assert kft.unfreeze(model, blocks=1) == [top]
     trainable = {id(w) for w in model.trainable_weights}
-    top_ids = _weight_ids(
-        [lay for lay in blocks[top] if not isinstance(lay, keras.layers.BatchNormalization)]
-    )
+    # Normalisation layers (BatchNorm, and ConvNeXt's LayerNorm) stay frozen without train_bn.
+    norms = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
+    top_ids = _weight_ids([lay for lay in blocks[top] if not isinstance(lay, norms)])
     assert trainable == head_ids | top_ids
     assert top_ids, f"{name}: the top block {top!r} has no trainable weights"
     rows = kft.summary(model, print_fn=lambda *_: None)

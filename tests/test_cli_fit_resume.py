@@ -129,7 +129,7 @@ def test_killed_in_each_phase_the_same_command_resumes_and_finishes(
 
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert set(metrics) == {
-        "class_names", "data", "epochs", "test_accuracy", "test_samples", "train_samples",
+        "class_names", "data", "epochs", "test_accuracy", "test_macro_f1", "test_samples", "train_samples",
         "val_accuracy", "val_samples", "wall_time_s",
     }  # fmt: skip
     assert metrics["epochs"] == HEAD + FT

@@ -19,22 +19,15 @@ import keras
 import pytest
 import yaml
 from own_images import BROKEN, CLASSES, write_images
+from readme_sections import commands, section, yaml_blocks
 
 from kerasft import model_file
 from kerasft.cli.main import main
 from kerasft.data import SkippedFilesWarning
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
-SECTION = README[README.index("## Your own images\n") :]
-SECTION = SECTION[: SECTION.index("\n## ")]
-COMMANDS = [
-    line.split("#")[0].strip()
-    for block in re.findall(r"```sh\n(.*?)```", SECTION, flags=re.S)
-    for line in block.splitlines()
-    if line.startswith("kerasft ")
-]
-(TUNE_YAML,) = re.findall(r"```yaml\n(.*?)```", SECTION, flags=re.S)
+SECTION = section("Your own images")
+COMMANDS = commands(SECTION)
+(TUNE_YAML,) = yaml_blocks(SECTION)
 NAMES = sorted(CLASSES)
 
 # The README's commands run as written, but for flags appended to fit the suite's budget

@@ -11,26 +11,17 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import shlex
-from pathlib import Path
 
 import pytest
+from readme_sections import commands, section
 
 from kerasft.backbones.text_presets import TEXT_BACKBONES
 from kerasft.cli.main import main
 from kerasft.paths import kerasft_data_dir
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
-SECTION = README[README.index("## Your own texts\n") :]
-SECTION = SECTION[: SECTION.index("\n## ")]
-COMMANDS = [
-    line.split("#")[0].strip()
-    for block in re.findall(r"```sh\n(.*?)```", SECTION, flags=re.S)
-    for line in block.splitlines()
-    if line.startswith("kerasft ")
-]
+SECTION = section("Your own texts")
+COMMANDS = commands(SECTION)
 FAST = [
     "--train-samples",
     "150",

@@ -63,8 +63,8 @@ def _map_by_patterns(
         elif label is None:
             label = STEM
         blocks.setdefault(label, []).append(layer)
-    # A top of only normalisation and activations (ResNetV2's post_bn) trains nothing while
-    # BatchNorm stays frozen, so it belongs with the last real block.
+    # A top of only normalisation and activations (ResNetV2's post_bn, ConvNeXt's last layer
+    # norm) trains nothing while norms stay frozen, so it belongs with the last real block.
     if TOP in blocks and len(blocks) > 1 and not _trainable_kinds(blocks[TOP]):
         top = blocks.pop(TOP)
         blocks[next(reversed(blocks))].extend(top)
@@ -72,11 +72,9 @@ def _map_by_patterns(
 
 
 def _trainable_kinds(layers: list[keras.layers.Layer]) -> list[keras.layers.Layer]:
-    return [
-        layer
-        for layer in layers
-        if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)
-    ]
+    # Normalisation layers train only with train_bn (`kft.unfreeze`).
+    norms = (keras.layers.BatchNormalization, keras.layers.LayerNormalization)
+    return [layer for layer in layers if layer.weights and not isinstance(layer, norms)]
 
 
 def _is_input(layer: keras.layers.Layer) -> bool:

@@ -42,9 +42,12 @@ def _output_in(graph: keras.Model, layer: keras.layers.Layer):
     """`layer`'s output in `graph` (`layer.output` is its first call's, and a layer shared
     with another model, as a text encoder shares KerasHub's, may have been called there
     first)."""
-    nodes = [n for depth in compat.nodes_by_depth(graph).values() for n in depth]
-    found = [n for n in nodes if n.operation is layer]
-    return found[0].output_tensors[0] if len(found) == 1 else layer.output
+    if not isinstance(graph, keras.Sequential):  # a Sequential keeps no graph of nodes
+        nodes = [n for depth in compat.nodes_by_depth(graph).values() for n in depth]
+        found = [n for n in nodes if n.operation is layer]
+        if len(found) == 1:
+            return found[0].output_tensors[0]
+    return layer.output
 
 
 def _consumers(model: keras.Model, tensor) -> list:
