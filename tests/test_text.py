@@ -186,3 +186,14 @@ def test_text_model_exports_a_savedmodel_that_takes_strings(preset, tmp_path):
     np.testing.assert_allclose(served.numpy(), model.predict(x, verbose=0), atol=1e-5)
     with pytest.raises(KerasftError, match="SavedModel"):
         kft.export(model, tmp_path / "m.tflite", format="tflite")
+
+
+def test_predict_takes_texts_not_paths(preset, tmp_path):
+    model = make(preset)
+    x, _ = topic_texts(3)
+    expected = model.predict(x, verbose=0)
+    np.testing.assert_allclose(kft.predict(model, list(x)), expected, atol=1e-6)
+    np.testing.assert_allclose(kft.predict(model, str(x[0])), expected[:1], atol=1e-6)
+    path = tmp_path / "text.keras"
+    model.save(path)
+    np.testing.assert_allclose(kft.predict(str(path), list(x)), expected, atol=1e-6)

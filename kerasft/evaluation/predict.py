@@ -168,7 +168,8 @@ def predict(
     Args:
         model: a Keras model, or the path of a `.keras` file or run directory.
         x: images: an array, a `tf.data.Dataset` (of images or `(images, labels)`), or image
-            files and folders (a path or a list of paths).
+            files and folders (a path or a list of paths); for a text model, a string or a
+            list (or array) of strings: the texts.
         tta: average over test-time views: True for the default views, or a
             `TestTimeAugmentation`.
         batch_size: batch size for array inputs and files.
@@ -191,6 +192,12 @@ def predict(
         loaded = model_file.load(model)
         model, recorded = loaded.model, loaded.image_size
     tta = resolve_tta(tta)
+    if any(str(t.dtype) == "string" for t in model.inputs):
+        # A text model: strings are the texts themselves, never file paths.
+        if tta is not None:
+            raise KerasftError("tta= augments images; a text model takes no test-time views.")
+        texts = np.asarray([x] if isinstance(x, str) else x, dtype=object).reshape(-1)
+        return np.asarray(model.predict(texts, batch_size=batch_size, verbose=0))
     paths = as_path_list(x)
     if paths is not None:
         return _predict_files(model, paths, tta, batch_size, image_size, recorded)
