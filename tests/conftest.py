@@ -88,6 +88,11 @@ def _empty_in_process_feature_cache():
 # first keeps one worker from running them alone at the end.
 LONGEST_FIRST = (
     "test_readme_own_images.py",
+    "06_text.ipynb",
+    "test_lora.py",
+    "test_text.py",
+    "test_jobs_text.py",
+    "test_readme_texts.py",
     "test_speed_bench.py",
     "test_callbacks_under_runners.py",
     "test_tuning_tuners.py",
@@ -101,6 +106,8 @@ LONGEST_FIRST = (
     "test_cli_fit.py",
     "test_tuning_resume.py",
     "test_export.py",
+    "05_own_images.ipynb",
+    "test_text_minilm.py",
 )
 
 
