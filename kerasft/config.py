@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # Text data: the CSV column of texts, and the token ids per text (null: from the data).
     "text_col": "text",
     "sequence_length": None,
+    # Audio data: seconds per clip (null: the 95th percentile of the durations, <= 10 s).
+    "clip_seconds": None,
     "image_size": 64,
     "epochs": [5, 5],
     "lr": 1e-3,
@@ -74,6 +76,18 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "batch_size": 32,
 }
 
+# The audio recipe (measured in bench/audio.py): musicnn, its top 2 of 5 conv blocks in phase
+# 2, small batches (the sets hold hundreds to a few thousand clips).
+AUDIO_DEFAULTS: dict[str, Any] = {
+    "backbone": "musicnn",
+    "train_samples": None,
+    "epochs": [20, 10],
+    "lr": 1e-3,
+    "ft_lr": 2e-4,
+    "unfreeze_blocks": 2,
+    "batch_size": 32,
+}
+
 _TYPES: dict[str, tuple[type, ...]] = {
     "backbone": (str,),
     "weights": (str, type(None)),
@@ -88,6 +102,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "label_sep": (str, type(None)),
     "text_col": (str,),
     "sequence_length": (int, type(None)),
+    "clip_seconds": (float, int, type(None)),
     "image_size": (int, type(None)),
     "epochs": (list, tuple, int),
     "lr": (float, int),
@@ -183,6 +198,11 @@ _RANGES: dict[str, tuple[Any, str]] = {
         _optional(lambda v: 3 <= v <= 512),
         "an integer from 3 to 512 (or null: the 95th percentile of the texts' token counts)",
     ),
+    "clip_seconds": (
+        _optional(lambda v: 0 < v <= 60),
+        "a number of seconds above 0, at most 60 (or null: the 95th percentile of the clips' "
+        "durations, at most 10 s)",
+    ),
     "val_samples": (lambda v: v >= 0, "an integer >= 0 (0: no validation)"),
     "val_split": (lambda v: 0 <= v < 1, "a share from 0 (no validation) to below 1, e.g. 0.1"),
     "test_split": (lambda v: 0 <= v < 1, "a share from 0 (no test set) to below 1, e.g. 0.1"),
@@ -217,10 +237,11 @@ def _check_name(key: str, value, source: str) -> None:
 
     if key == "backbone" and ":" not in value:  # "module:factory" is resolved when built
         from kerasft.backbones import registry
+        from kerasft.backbones.audio_presets import is_audio_backbone
         from kerasft.backbones.text_presets import is_text_backbone
 
-        if is_text_backbone(value):
-            return  # a text backbone's folder is checked when it is built
+        if is_text_backbone(value) or is_audio_backbone(value):
+            return  # their weights are checked when they are built
         try:
             registry.get(value)
         except KerasftError as err:
@@ -319,14 +340,18 @@ def _overlay(base: Mapping[str, Any], layers) -> dict[str, Any]:
 def resolve(*layers: Mapping[str, Any] | None) -> dict[str, Any]:
     """DEFAULTS overlaid with each layer in turn (a file, then flags); validated.
 
-    When the data is text (`kerasft.jobs.text_sources`), TEXT_DEFAULTS lie between DEFAULTS
-    and the layers: the text recipe, which any key given still overrides.
+    When the data is text (`kerasft.jobs.text_sources`) or audio
+    (`kerasft.jobs.audio_sources`), TEXT_DEFAULTS or AUDIO_DEFAULTS lie between DEFAULTS and
+    the layers: that modality's recipe, which any key given still overrides.
     """
+    from kerasft.jobs.audio_sources import audio_kind
     from kerasft.jobs.text_sources import text_kind
 
     config = _overlay(DEFAULTS, layers)
     if text_kind(config["data"], config["path_col"], config["text_col"]):
         config = _overlay({**DEFAULTS, **TEXT_DEFAULTS}, layers)
+    elif audio_kind(config["data"], config["path_col"]):
+        config = _overlay({**DEFAULTS, **AUDIO_DEFAULTS}, layers)
     epochs = config["epochs"]
     config["epochs"] = [epochs, epochs] if isinstance(epochs, int) else list(epochs)
     return config

@@ -78,7 +78,7 @@ def build(
     texts=None,
     lora_rank: int | None = None,
 ) -> keras.Model:
-    """A functional `keras.Model`: raw images (or strings) in, task predictions out.
+    """A functional `keras.Model`: raw images (or strings, or waveforms) in, task predictions out.
 
     The model is, in order: raw image input (uint8 or float 0..255) -> a fixed channel
     conversion to what the backbone takes (see below) -> resize to the backbone's size -> augmentation (active only in training) -> the
@@ -98,14 +98,23 @@ def build(
     `transformer_layer_0` .. `transformer_layer_N`, mean-pooled over the real tokens -> head.
     It saves to `.keras` and reloads (with `kerasft` imported) and predicts from strings.
 
+    Audio: the audio backbone "musicnn" (after `kerasft weights import musicnn`) builds a
+    model that takes a batch of mono float32 waveforms at 16 kHz, of any length: waveform
+    augmentation (training only) -> a `LogMel` front end (96 mel bands, float32) ->
+    SpecAugment (training only) -> the musicnn network, whose blocks are `block1` ..
+    `block5` -> head. `augmentation` takes an audio preset name ("light", "default",
+    "strong") or a list of audio augmentation layers.
+
     Args:
-        backbone: a registered name (`kft.backbones.list()`), a text backbone (see above),
-            or any `keras.Model` whose output is a feature map or a feature vector.
+        backbone: a registered name (`kft.backbones.list()`), a text or audio backbone (see
+            above), or any `keras.Model` whose output is a feature map or a feature vector.
         num_classes: classes (multiclass, multilabel), 1 or 2 for binary, outputs for regression.
         task: "multiclass" (softmax), "binary" / "multilabel" (sigmoid) or "regression" (linear).
-        input_shape: the shape of one raw image; (H, W) means grayscale.
+        input_shape: the shape of one raw image; (H, W) means grayscale. Audio: `(samples,)`,
+            the clip length (`data.info.input_shape`); the default means any length.
         image_size: the side the backbone sees; defaults to the backbone's ImageNet size.
-        weights: "imagenet", None (random init) or the path of a backbone weights file.
+        weights: "imagenet" (for text and audio backbones also spelled "pretrained": their
+            own pretrained weights), None (random init) or the path of a backbone weights file.
         augmentation: None, a preset name ("light", "medium", ...) or a list of layers.
         preprocessing: for a user backbone, one of "tf", "caffe", "torch", "none"
             (registered backbones know their own).
@@ -126,8 +135,36 @@ def build(
     >>> model.output_shape
     (None, 10)
     """
+    from kerasft.backbones.audio_presets import is_audio_backbone
     from kerasft.backbones.text_presets import is_text_backbone
 
+    if is_audio_backbone(backbone):
+        if image_size is not None or preprocessing is not None or sequence_length or texts:
+            raise KerasftError(
+                f"backbone={backbone!r} is an audio backbone: image_size, preprocessing, "
+                "sequence_length and texts are for images and texts (an audio model makes its "
+                "log-mel spectrograms itself)."
+            )
+        from kerasft.builder.audio import build_audio
+
+        shape = tuple(input_shape)
+        return _with_lora(
+            build_audio(
+                backbone,
+                num_classes,
+                task=task,
+                samples=shape[0] if len(shape) == 1 else None,
+                weights=weights,
+                augmentation=augmentation,
+                pooling=pooling,
+                dropout=dropout,
+                hidden_units=hidden_units,
+                l1=l1,
+                l2=l2,
+                name=name,
+            ),
+            lora_rank,
+        )
     if is_text_backbone(backbone):
         if augmentation or image_size is not None or preprocessing is not None:
             raise KerasftError(

@@ -112,6 +112,12 @@ class ModelCut:
             self.side = None
             self.tensor, self.name = self._after_backbone()
         self.feature_shape = tuple(self.tensor.shape[1:])
+        if None in self.feature_shape:
+            raise KerasftError(
+                f"The features at {self.name} have shape {self.feature_shape}: a cache needs "
+                "a fixed size. Build the model with a fixed input (an audio model: "
+                "input_shape=(samples,), the clip length)."
+            )
         if self.side is not None:  # the mask rides along as one more channel
             self.feature_shape = (*self.feature_shape[:-1], self.feature_shape[-1] + 1)
         self.prefix = self._wrap(model.inputs[0], self._path("input", self))

@@ -15,13 +15,15 @@ _FLAGS = [
         "--data",
         "data",
         str,
-        "a class-folder tree (of images or .txt files), a CSV of image paths or texts and "
-        "labels, a Keras dataset (fashion_mnist, keras:cifar10), tfds:NAME, or a prepared "
-        "text corpus (bbc_news, debian_descriptions)",
+        "a class-folder tree (of images, .txt files or audio files), a CSV of image or audio "
+        "paths or texts and labels, a Keras dataset (fashion_mnist, keras:cifar10), tfds:NAME, "
+        "a prepared text corpus (bbc_news, debian_descriptions) or recording set (drums, "
+        "spoken_languages, prompts)",
     ),
     ("--text-col", "text_col", str, "CSV column of texts (text data)"),
     ("--label-col", "label_col", str, "CSV column of labels"),
     ("--sequence-length", "sequence_length", int, "token ids per text (default: from the data)"),
+    ("--clip-seconds", "clip_seconds", float, "seconds per audio clip (default: from the data)"),
     ("--val-split", "val_split", float, "validation share carved out of folder/CSV data"),
     ("--test-split", "test_split", float, "test share carved out of folder/CSV data"),
     ("--data-dir", "data_dir", str, "where tfds:NAME data was prepared"),

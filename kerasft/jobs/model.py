@@ -15,7 +15,7 @@ def build_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
     All but what the data and the caller decide: the backbone (a name, or the model an
     import path gives), the number of classes and the input shape. A text backbone gets
-    `sequence_length` instead of the image keys.
+    `sequence_length` instead of the image keys, an audio backbone only `augmentation`.
 
     Args:
         cfg: a resolved `kerasft fit` config (`kerasft.config.resolve`).
@@ -28,7 +28,7 @@ def build_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
     >>> kwargs["hidden_units"], kwargs["dropout"]
     ((64,), 0.3)
     """
-    from kerasft.backbones.text_presets import is_text_backbone
+    from kerasft.backbones.modalities import backbone_modality
 
     common = dict(
         weights=cfg["weights"],
@@ -36,7 +36,10 @@ def build_kwargs(cfg: Mapping[str, Any]) -> dict[str, Any]:
         hidden_units=tuple(cfg["hidden_units"]),
         l2=cfg["l2"],
     )
-    if is_text_backbone(cfg["backbone"]):
+    modality = backbone_modality(cfg["backbone"])
+    if modality == "text":
         # A text model tokenizes its strings itself: no image size or augmentation.
         return {**common, "sequence_length": cfg["sequence_length"]}
+    if modality == "audio":  # the clip length comes from the data
+        return {**common, "augmentation": cfg["augmentation"]}
     return {**common, "image_size": cfg["image_size"], "augmentation": cfg["augmentation"]}

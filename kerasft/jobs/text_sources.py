@@ -36,7 +36,13 @@ def corpus_path(name: str) -> Path:
     return path
 
 
-def _holds(directory: Path, suffixes: tuple[str, ...]) -> bool:
+def holds(directory: Path, suffixes: tuple[str, ...]) -> bool:
+    """True when a file under `directory` (hidden ones aside) ends with one of `suffixes`.
+
+    Args:
+        directory: a folder tree.
+        suffixes: lower-case file endings.
+    """
     for _, dirs, files in os.walk(directory):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         if any(f.lower().endswith(suffixes) and not f.startswith(".") for f in files):
@@ -51,7 +57,7 @@ def is_text_folder(directory: str | os.PathLike) -> bool:
         directory: a class-folder tree.
     """
     directory = Path(directory)
-    return _holds(directory, TEXT_SUFFIXES) and not _holds(directory, IMAGE_SUFFIXES)
+    return holds(directory, TEXT_SUFFIXES) and not holds(directory, IMAGE_SUFFIXES)
 
 
 def csv_columns(path: str | os.PathLike) -> list[str]:
