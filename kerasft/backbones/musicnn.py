@@ -53,7 +53,9 @@ MTT_TAGS = (
 )  # fmt: skip
 
 
-def musicnn_backbone(weights="pretrained", *, name: str = "musicnn") -> keras.Model:
+def musicnn_backbone(
+    weights="pretrained", *, frames: int | None = None, name: str = "musicnn"
+) -> keras.Model:
     """The headless network: `(batch, frames, 96)` log-mel spectrograms -> block 5's pooled
     feature map `(batch, time, 1, 128)` (one step per about 0.26 s of audio).
 
@@ -61,9 +63,11 @@ def musicnn_backbone(weights="pretrained", *, name: str = "musicnn") -> keras.Mo
         weights: "pretrained" (also spelled "imagenet", the builder's default: the
             MagnaTagATune weights from `kerasft weights import musicnn`), None (random
             initialisation) or the path of a `.weights.h5` file saved from this network.
+        frames: spectrogram frames per example; None takes any number (a fixed number gives
+            every block a fixed output shape, which a feature cache inside the network needs).
         name: the model's name.
     """
-    inputs = keras.Input((None, N_MELS), name="log_mel")
+    inputs = keras.Input((frames, N_MELS), name="log_mel")
     x = keras.layers.Reshape((-1, N_MELS, 1), name="add_channel")(inputs)
     x = keras.layers.BatchNormalization(name="input_bn")(x)
     for number, (pool, strides) in enumerate(POOLS, start=1):

@@ -59,7 +59,7 @@ def build_audio(
     over time and frequency, dropout, dense).
     """
     from kerasft.backbones.audio_presets import AUDIO_BACKBONES
-    from kerasft.backbones.log_mel import LogMel
+    from kerasft.backbones.log_mel import LogMel, frames_for
     from kerasft.backbones.musicnn import MIN_SAMPLES, musicnn_backbone
 
     key = str(backbone).strip().lower()
@@ -70,14 +70,15 @@ def build_audio(
             f"weights={weights!r}: pass 'pretrained' (the default, also spelled 'imagenet': "
             "the MagnaTagATune weights), None (random initialisation) or a .weights.h5 path."
         )
-    net = musicnn_backbone(weights, name=key)
-    net.trainable = False  # phase 1 trains the head only
-    wave_layers, spec_layers = split_augmentation(augmentation)
     if samples is not None and (not isinstance(samples, int) or samples < 1):
         raise KerasftError(
             f"input_shape=({samples!r},): an audio model takes (samples,) with samples an "
             "integer >= 1 (the clip length the data pipeline crops or pads to), or (None,)."
         )
+    frames = None if samples is None else frames_for(max(samples, MIN_SAMPLES))
+    net = musicnn_backbone(weights, frames=frames, name=key)
+    net.trainable = False  # phase 1 trains the head only
+    wave_layers, spec_layers = split_augmentation(augmentation)
     inputs = keras.Input(shape=(samples,), dtype="float32", name="audio")
     x = inputs
     for layer in wave_layers:
@@ -98,6 +99,6 @@ def is_audio_model(model: keras.Model) -> bool:
     Args:
         model: any Keras model.
     """
-    from kerasft.backbones.log_mel import LogMel
+    from kerasft.backbones.log_mel import LogMel, frames_for
 
     return len(model.inputs) == 1 and any(isinstance(layer, LogMel) for layer in model.layers)

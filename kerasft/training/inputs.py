@@ -37,9 +37,41 @@ def takes_text(model: keras.Model) -> bool:
     return any(str(t.dtype) == "string" for t in model.inputs)
 
 
+def takes_audio(model: keras.Model) -> bool:
+    """True if the model takes waveforms (an audio model from `kft.build`: a `LogMel` front end)."""
+    from kerasft.builder.audio import is_audio_model
+
+    return is_audio_model(model)
+
+
+def _check_waveforms(x: np.ndarray, model: keras.Model, what: str) -> np.ndarray:
+    x = np.asarray(x)
+    expected = model.input_shape  # (None, samples) or (None, None)
+    if x.ndim != 2 or not np.issubdtype(x.dtype, np.number):
+        raise KerasftError(
+            f"{what} waveforms have shape {x.shape} ({x.dtype}), but an audio model takes "
+            "mono clips of one length, (clips, samples) floats: average the channels and crop "
+            "or pad (kft.data.from_audio_folder does both)."
+        )
+    if expected[1] is not None and x.shape[1] != expected[1]:
+        raise KerasftError(
+            f"{what} waveforms have {x.shape[1]} samples but the model takes {expected[1]}. "
+            f"Build the model with input_shape=({x.shape[1]},) (the data's clip length)."
+        )
+    if not np.isfinite(x).all():
+        row = int(np.argwhere(~np.isfinite(x))[0][0])
+        raise KerasftError(
+            f"{what} waveform at index {row} holds NaN or infinite samples. Drop or repair "
+            "that clip."
+        )
+    return x
+
+
 def _check_images(x: np.ndarray, model: keras.Model, what: str) -> np.ndarray:
     if takes_text(model):
         return _check_texts(x, what)
+    if takes_audio(model):
+        return _check_waveforms(x, model, what)
     expected = model.input_shape  # (None, H, W, C)
     x = with_channel_axis(x, expected)  # (N, H, W) grayscale for a (H, W, 1) model
     if x.ndim != len(expected):
