@@ -135,6 +135,13 @@ def test_noise_snr_is_within_the_stated_bounds(waves):
     assert abs(np.corrcoef(noise[0], x[0])[0, 1]) < 0.05
 
 
+def test_noise_snr_is_exact_even_on_short_clips(waves):
+    # 64 samples: noise drawn at a set deviation would land a dB or more off; it is rescaled.
+    x = waves[:, :64]
+    noise = np.asarray(AddNoise(20.0, 20.0, seed=6)(x, training=True)).astype(np.float64) - x
+    np.testing.assert_allclose(20 * np.log10(_rms(x) / _rms(noise)), 20.0, atol=0.01)
+
+
 def test_noise_leaves_silence_silent():
     x = np.zeros((2, 800), np.float32)
     np.testing.assert_array_equal(np.asarray(AddNoise(seed=0)(x, training=True)), x)
@@ -377,3 +384,19 @@ def test_strengths_and_dicts():
         kaug.audio_augmentation({"snr": (1, 2)})
     with pytest.raises(KerasftError, match="Did you mean 'freq_masks'"):
         kaug.spec_augmentation({"freq_mask": 1})
+
+
+def test_layers_compile_with_xla(waves, spectrograms):
+    # model.fit on a GPU compiles with XLA by default (jit_compile="auto").
+    wave_layers = kaug.audio_augmentation("default", seed=0)
+    [spec] = kaug.spec_augmentation("default", seed=1)
+
+    @tf.function(jit_compile=True)
+    def step(x, s):
+        for layer in wave_layers:
+            x = layer(x, training=True)
+        return x, spec(s, training=True)
+
+    x, s = step(waves[:4, :3200], spectrograms[:4])
+    assert x.shape == (4, 3200) and s.shape == (4, 100, 96)
+    assert np.isfinite(x.numpy()).all() and not np.array_equal(s.numpy(), spectrograms[:4])
