@@ -58,6 +58,13 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+# Saved models hold kerasft's own layers (a text tokenizer, an audio front end), which Keras
+# finds only once registered: register them now if Keras is loaded already (`import keras,
+# kerasft`); otherwise the first `kft.*` attribute that loads Keras does (`__getattr__`), so
+# that `import kerasft` alone stays free of TensorFlow for the command line's config checks.
+if "keras" in __import__("sys").modules:
+    import kerasft.layers  # noqa: E402, F401
+
 
 def __getattr__(name: str):
     target = _EXPORTS.get(name)
@@ -67,6 +74,8 @@ def __getattr__(name: str):
 
     value = load_target(target)
     globals()[name] = value
+    if "keras" in __import__("sys").modules:  # register kerasft's layers once Keras is in
+        import kerasft.layers  # noqa: F401
     return value
 
 

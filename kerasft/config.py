@@ -256,10 +256,13 @@ def _check_name(key: str, value, source: str) -> None:
                 "{class_name: ..., config: {...}}."
             )
     elif key == "augmentation" and isinstance(value, str):
+        from kerasft.augment.audio_presets import STRENGTHS
         from kerasft.augment.presets import PRESETS, canonical
 
-        if not canonical(value):
-            err = unknown_name("augmentation preset", value, PRESETS)
+        if not canonical(value) and value.strip().lower() not in STRENGTHS:
+            err = unknown_name(
+                "augmentation preset", value, list(dict.fromkeys((*PRESETS, *STRENGTHS)))
+            )
             raise ConfigError(f"{source} key 'augmentation': {err}")
 
 

@@ -165,7 +165,7 @@ def load(path: str | os.PathLike) -> Loaded:
     """Load a `.keras` file or a run directory's model, with its class names and data source."""
     import keras
 
-    import kerasft  # noqa: F401  (registers kerasft's serializable layers)
+    import kerasft.layers  # noqa: F401  (registers kerasft's serializable layers)
 
     model_path, run_dir = resolve(path)
     info = {**run_info(run_dir), **read_info(model_path)}

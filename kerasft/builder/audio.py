@@ -18,16 +18,18 @@ def split_augmentation(augmentation) -> tuple[list, list]:
     audio model's `augmentation`.
 
     Args:
-        augmentation: None/False (none), an audio preset name (`kft.augment.AUDIO_PRESETS`),
-            or a list of layers: `SpecAugment` layers go after the front end, the others
-            before it (they see waveforms).
+        augmentation: None/False (none), a strength (`kft.augment.STRENGTHS`: "none",
+            "light", "default": `audio_augmentation` before the front end and
+            `spec_augmentation` after it), or a list of layers: `SpecAugment` layers go after
+            the front end, the others before it (they see waveforms).
     """
     if augmentation is None or augmentation is False:
         return [], []
-    from kerasft.augment.audio import SpecAugment, audio_augmentation
+    from kerasft.augment.audio import SpecAugment
+    from kerasft.augment.audio_presets import audio_augmentation, spec_augmentation
 
     if isinstance(augmentation, str):
-        return audio_augmentation(augmentation)
+        return audio_augmentation(augmentation), spec_augmentation(augmentation)
     layers = [augmentation] if isinstance(augmentation, keras.layers.Layer) else augmentation
     layers = list(layers)
     spec = [layer for layer in layers if isinstance(layer, SpecAugment)]
@@ -99,6 +101,6 @@ def is_audio_model(model: keras.Model) -> bool:
     Args:
         model: any Keras model.
     """
-    from kerasft.backbones.log_mel import LogMel, frames_for
+    from kerasft.backbones.log_mel import LogMel
 
     return len(model.inputs) == 1 and any(isinstance(layer, LogMel) for layer in model.layers)
