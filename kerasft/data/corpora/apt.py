@@ -48,7 +48,7 @@ def architecture() -> str:
 def _private(work: Path) -> list[str]:
     command = ["apt-get", "-q", "-c", str(work / "apt.conf")]
     command += ["-o", f"Dir::State::Lists={work / 'lists'}", "-o", f"Dir::Cache={work / 'cache'}"]
-    command += ["-o", "Acquire::Languages=en", "--error-on=any"]
+    command += ["-o", "Acquire::Languages=en"]
     if os.geteuid() == 0:
         # apt downloads as the `_apt` user, who cannot enter root's home (where the kerasft
         # cache usually is); it would fall back to root anyway, with a warning.
@@ -62,7 +62,8 @@ def update_command(work: Path) -> list[str]:
     Args:
         work: the folder that gets `lists/`, `cache/` and the `apt.conf` clearing the hooks.
     """
-    return _private(work) + ["update"]
+    # Without --error-on=any a failed list download (no network) still exits 0.
+    return _private(work) + ["--error-on=any", "update"]
 
 
 def download_command(work: Path, packages: Sequence[str]) -> list[str]:
