@@ -226,3 +226,14 @@ def test_real_english_prompts_resample_from_8k(tmp_path):
     data = kdata.from_audio_csv(table, root=folder / "en", validation_split=None, clip_seconds=2)
     assert data.info.class_counts == {"digit": 10, "letter": 10}
     assert data.arrays["train"][0].shape == (20, 32000)
+
+
+def test_data_info_describes_an_audio_folder(tmp_path, capsys):
+    from kerasft.cli.main import main
+
+    for cls in ("a", "b"):
+        for i in range(2):
+            _write(tmp_path / cls / f"{i}.ogg", tone(500, 1.2, 22050), 22050, format="OGG")
+    assert main(["data", "info", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "4 examples, 2 classes, audio clips of 1.5 s at 16000 Hz" in out

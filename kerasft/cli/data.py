@@ -8,6 +8,7 @@ kerasft data prepare prompts --languages en   # Asterisk's spoken prompts (audio
 kerasft data prepare drums             # Hydrogen's drum samples in 8 classes (audio)
 kerasft data info path/to/folder       # classes, counts, sizes, unreadable files
 kerasft data info texts.csv --text-col text   # the same for a CSV of texts
+kerasft data info path/to/clips        # audio class folders: clip length, sample rate
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ def run_info(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", data.SkippedFilesWarning)
         if os.path.isdir(source) and (args.text_col or _is_text_folder(source)):
             loaded = data.from_text_folder(source, validation_split=None)
+        elif os.path.isdir(source) and _is_audio_folder(source):
+            loaded = data.from_audio_folder(source, validation_split=None)
         elif os.path.isdir(source):
             loaded = data.from_folder(source)
         elif os.path.isfile(source) and args.text_col:
@@ -141,3 +144,14 @@ def _is_text_folder(directory: str) -> bool:
     from kerasft.data.images import IMAGE_EXTENSIONS
 
     return bool(walk_files(directory, (".txt",))) and not walk_files(directory, IMAGE_EXTENSIONS)
+
+
+def _is_audio_folder(directory: str) -> bool:
+    """True when the class folders hold audio files and no images."""
+    from kerasft.data.audio import AUDIO_EXTENSIONS
+    from kerasft.data.class_folders import walk_files
+    from kerasft.data.images import IMAGE_EXTENSIONS
+
+    return bool(walk_files(directory, AUDIO_EXTENSIONS)) and not walk_files(
+        directory, IMAGE_EXTENSIONS
+    )

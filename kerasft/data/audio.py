@@ -60,6 +60,7 @@ def clip_seconds_for(
         clip_seconds: a length to use as it is (checked to be positive); None applies the rule.
         min_seconds: the shortest default length.
 
+    >>> from kerasft.data.audio import clip_seconds_for
     >>> clip_seconds_for([0.4, 1.2, 1.3, 1.6]), clip_seconds_for([0.2, 0.3])
     (2.0, 1.0)
     """
@@ -84,6 +85,8 @@ def fit_length(wave: np.ndarray, length: int, offset: int | None = None) -> np.n
         length: the samples wanted.
         offset: where a crop starts; None crops around the middle.
 
+    >>> import numpy as np
+    >>> from kerasft.data.audio import fit_length
     >>> fit_length(np.arange(5.0), 3).tolist(), fit_length(np.arange(2.0), 3).tolist()
     ([1.0, 2.0, 3.0], [0.0, 1.0, 0.0])
     """

@@ -55,6 +55,8 @@ def resample(wave: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
         rate: their sample rate.
         sample_rate: the rate wanted.
 
+    >>> import numpy as np
+    >>> from kerasft.data.audio_files import resample
     >>> resample(np.ones(441, "float32"), 44100, 16000).shape
     (160,)
     """

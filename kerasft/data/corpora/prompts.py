@@ -54,6 +54,7 @@ def parse_languages(languages: str | Sequence[str] | None) -> list[str]:
     Args:
         languages: a comma-separated string or a list of codes from `LANGUAGES`.
 
+    >>> from kerasft.data.corpora.prompts import parse_languages
     >>> parse_languages("fr, en")
     ['en', 'fr']
     """
