@@ -264,7 +264,7 @@ def test_drums_are_written_as_class_folders_with_the_dropped_counted(debs, capsy
 
 def test_spoken_languages_keep_alpha_and_syllab_apart_and_note_the_speaker(debs, capsys):
     assert _prepare("spoken_languages", "--debs", str(debs)) == 0
-    assert "wrote 3 clips in 2 languages" in capsys.readouterr().out
+    assert "wrote 3 clips in 2 languages (de, fr)" in capsys.readouterr().out
     folder = debs.parent / "data" / "spoken_languages"
     assert _tree(folder) == ["de/alpha_b.ogg", "fr/alpha_a.ogg", "fr/syllab_a.ogg", "info.json"]
     info = json.loads((folder / "info.json").read_text())

@@ -18,6 +18,7 @@ cannot be read, is empty (0 bytes) or holds no samples is skipped: listed once i
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
@@ -47,6 +48,16 @@ def _soundfile():
     return soundfile
 
 
+@functools.lru_cache(maxsize=8)
+def _lowpass(up: int, down: int) -> np.ndarray:
+    # resample_poly's own filter; designing it takes as long as filtering a clip, and a data
+    # set's files mostly share one rate, so it is made once per rate pair.
+    from scipy.signal import firwin
+
+    rate = max(up, down)
+    return firwin(2 * 10 * rate + 1, 1.0 / rate, window=("kaiser", 5.0))
+
+
 def resample(wave: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
     """`wave` (mono) at `rate` Hz resampled to `sample_rate` Hz, float32.
 
@@ -65,7 +76,9 @@ def resample(wave: np.ndarray, rate: int, sample_rate: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
     gcd = math.gcd(int(rate), int(sample_rate))
-    return resample_poly(wave, sample_rate // gcd, rate // gcd).astype(np.float32)
+    up, down = sample_rate // gcd, rate // gcd
+    # resample_poly scales the filter in place: it gets a copy.
+    return resample_poly(wave, up, down, window=_lowpass(up, down).copy()).astype(np.float32)
 
 
 def read_audio(path: str | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:

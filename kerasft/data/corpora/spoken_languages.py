@@ -96,7 +96,7 @@ def prepare_spoken_languages(
     debs_lib.publish(staging, target, info)
     if verbose:
         print(
-            f"{NAME}: wrote {info['num_clips']} clips in {len(counts)} languages to {target} "
-            "(one speaker per language)"
+            f"{NAME}: wrote {info['num_clips']} clips in {len(counts)} languages "
+            f"({', '.join(info['classes'])}) to {target} (one speaker per language)"
         )
     return target
