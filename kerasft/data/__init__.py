@@ -1,4 +1,4 @@
-"""Load image and text data into batched `tf.data` pipelines, with one call per kind of source.
+"""Load image, text and audio data into batched `tf.data` pipelines, with one call per kind of source.
 
 Every loader returns a `DataSplits` (`.train`, `.val`, `.test` datasets of `(images, labels)`
 and `.info`, a `DatasetInfo`):
@@ -15,10 +15,13 @@ model.fit(data.train, validation_data=data.val, class_weight=data.class_weights(
 texts = kft.data.from_text_folder("bbc_news/")          # (tf.string, labels) batches
 texts = kft.data.from_text_csv("texts.csv", text_col="text", label_col="label")
 texts = kft.data.from_text_arrays(["a text", ...], ["label", ...])
+clips = kft.data.from_audio_folder("prompts/")     # (float32 (B, samples), labels) at 16 kHz
+clips = kft.data.from_audio_csv("clips.csv", path_col="path", label_col="label")
 ```
 """
 
 from kerasft.data.arrays import from_arrays, from_dataframe
+from kerasft.data.audio import from_audio_csv, from_audio_folder
 from kerasft.data.class_weights import class_weights
 from kerasft.data.data_splits import DataSplits
 from kerasft.data.files import SkippedFilesWarning
@@ -38,6 +41,8 @@ __all__ = [
     "class_weights",
     "ensure_local",
     "from_arrays",
+    "from_audio_csv",
+    "from_audio_folder",
     "from_csv",
     "from_dataframe",
     "from_folder",

@@ -58,10 +58,11 @@ def list_class_folders(
         class_names: only these sub-folders, in this order.
         follow_links: follow symbolic links to folders.
         extensions: the file name endings that count, e.g. ('.txt',).
-        kind: what the files are, for messages: 'image' or 'text'.
+        kind: what the files are, for messages: 'image', 'text' or 'audio'.
     """
     directory = os.fspath(directory)
-    example = {"image": "<image>.jpg", "text": "<document>.txt"}.get(kind, f"<file>{extensions[0]}")
+    examples = {"image": "<image>.jpg", "text": "<document>.txt", "audio": "<clip>.wav"}
+    example = examples.get(kind, f"<file>{extensions[0]}")
     if not os.path.isdir(directory):
         raise KerasftError(f"{kind} folder {directory!r} does not exist or is not a directory.")
     subfolders = sorted(

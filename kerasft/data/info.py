@@ -21,7 +21,9 @@ class DatasetInfo:
         skipped: path -> reason, for files that were left out (broken, missing).
         converted: paths of files PIL converted because TensorFlow would misread them.
         source: where the data came from, e.g. 'folder:/data/pets' or 'keras:fashion_mnist'.
-        modality: 'image', or 'text' (then `image_size` and `channels` are None).
+        modality: 'image', 'text' or 'audio' (then `image_size` and `channels` are None).
+        sample_rate: for audio, the waveforms' sample rate in Hz; None otherwise.
+        clip_seconds: for audio, the length of every clip in seconds; None otherwise.
 
     Example:
 
@@ -43,6 +45,8 @@ class DatasetInfo:
     converted: list[str] = field(default_factory=list)
     source: str = ""
     modality: str = "image"
+    sample_rate: int | None = None
+    clip_seconds: float | None = None
 
     def __post_init__(self):
         self.class_names = [str(c) for c in self.class_names]
@@ -57,11 +61,21 @@ class DatasetInfo:
 
     @property
     def input_shape(self) -> tuple:
-        """The `(height, width, channels)` to build a model for; `()` (one string) for text."""
+        """The `(height, width, channels)` to build a model for; `()` (one string) for text;
+        `(samples,)` for audio."""
         if self.modality == "text":
             return ()
+        if self.modality == "audio":
+            return (self.clip_samples,)
         height, width = self.image_size or (None, None)
         return (height, width, self.channels)
+
+    @property
+    def clip_samples(self) -> int | None:
+        """For audio, the samples of every clip (`clip_seconds * sample_rate`); else None."""
+        if self.sample_rate is None or self.clip_seconds is None:
+            return None
+        return max(1, round(self.clip_seconds * self.sample_rate))
 
     def get_config(self) -> dict[str, Any]:
         config = asdict(self)
@@ -72,11 +86,18 @@ class DatasetInfo:
     def from_config(cls, config: dict[str, Any]) -> DatasetInfo:
         return cls(**config)
 
+    def _what(self) -> str:
+        if self.modality == "text":
+            return "texts"
+        if self.modality == "audio":
+            return f"audio clips of {self.clip_seconds:g} s at {self.sample_rate} Hz"
+        return f"images {self.input_shape}"
+
     def __str__(self) -> str:
         lines = [
             f"DatasetInfo({self.source or 'data'}): {self.num_examples} examples, "
             f"{self.num_classes} classes{' (multilabel)' if self.multilabel else ''}, "
-            + ("texts" if self.modality == "text" else f"images {self.input_shape}"),
+            + self._what(),
         ]
         width = max((len(n) for n in self.class_names), default=0)
         for name in self.class_names:

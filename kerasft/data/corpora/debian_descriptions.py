@@ -39,6 +39,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kerasft.data.corpora import apt
+from kerasft.data.corpora.apt import APT_CONF, architecture, update_command  # noqa: F401 (re-exported)
 from kerasft.data.corpora.deb822 import long_description, parse_stanzas, release_fields
 from kerasft.errors import KerasftError
 from kerasft.paths import kerasft_data_dir
@@ -59,13 +61,6 @@ EXCLUDED_SECTIONS = (
 )
 MIN_DOCUMENTS = 300
 APT_HELPER = "/usr/lib/apt/apt-helper"
-# `apt-get update` runs these hooks from /etc/apt/apt.conf.d (AppStream, PackageKit refresh
-# their system caches); cleared so fetching our lists changes nothing outside our folder.
-APT_CONF = (
-    "#clear APT::Update::Pre-Invoke;\n"
-    "#clear APT::Update::Post-Invoke;\n"
-    "#clear APT::Update::Post-Invoke-Success;\n"
-)
 NOTE = (
     "Counts change with Debian point releases (packages and descriptions are updated); "
     "compare results only on lists of the same release date."
@@ -159,68 +154,20 @@ def build_corpus(
     return Corpus(rows, dropped, dict(sorted(excluded.items())), small)
 
 
-def architecture() -> str:
-    """dpkg's architecture of this machine (e.g. 'amd64')."""
-    try:
-        return subprocess.run(
-            ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        raise KerasftError(
-            "`dpkg --print-architecture` failed: building debian_descriptions needs a Debian or "
-            "Ubuntu system with apt and dpkg."
-        ) from None
-
-
-def update_command(work: Path) -> list[str]:
-    """The `apt-get update` that fetches the lists into `work/lists` (system state untouched).
-
-    Args:
-        work: the folder that gets `lists/`, `cache/` and the `apt.conf` clearing the hooks.
-    """
-    command = ["apt-get", "-q", "-c", str(work / "apt.conf")]
-    command += ["-o", f"Dir::State::Lists={work / 'lists'}", "-o", f"Dir::Cache={work / 'cache'}"]
-    command += ["-o", "Acquire::Languages=en", "--error-on=any"]
-    if os.geteuid() == 0:
-        # apt downloads as the `_apt` user, who cannot enter root's home (where the kerasft
-        # cache usually is); it would fall back to root anyway, with a warning.
-        command += ["-o", "APT::Sandbox::User=root"]
-    return command + ["update"]
+OFFLINE = (
+    "Copy a lists folder from a Debian or Ubuntu system (/var/lib/apt/lists) and run "
+    f"`kerasft data prepare {NAME} --lists DIR`."
+)
 
 
 def fetch_lists(work: Path, *, verbose: bool = True) -> list[str]:
-    """Run `update_command(work)`; return the command. Raises `KerasftError` when apt fails.
-
-    Works as root and as a plain user alike: the lists' lock and partial folder are in `work`.
+    """Fetch the lists into `work/lists` with `kerasft.data.corpora.apt.fetch_lists`.
 
     Args:
-        work: as for `update_command`.
+        work: the folder that gets `lists/`, `cache/` and `apt.conf`.
         verbose: print one line before the download.
     """
-    if shutil.which("apt-get") is None:
-        raise KerasftError(
-            "apt-get not found: debian_descriptions is built from Debian's package lists on a "
-            "Debian or Ubuntu system. Copy a lists folder from one (/var/lib/apt/lists) and run "
-            "`kerasft data prepare debian_descriptions --lists DIR`."
-        )
-    (work / "lists" / "partial").mkdir(parents=True, exist_ok=True)
-    (work / "cache" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-    (work / "apt.conf").write_text(APT_CONF)
-    command = update_command(work)
-    if verbose:
-        print(
-            f"Fetching Debian's package lists into {work / 'lists'} (about 16 MB) ...", flush=True
-        )
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-8:])
-        raise KerasftError(
-            f"apt-get update failed (exit code {result.returncode}):\n{tail}\n"
-            f"Run it by hand to see why: {shlex.join(command)}\n"
-            "then `kerasft data prepare debian_descriptions --lists "
-            f"{work / 'lists'}`."
-        )
-    return command
+    return apt.fetch_lists(work, offline=OFFLINE, verbose=verbose)
 
 
 def find_lists(lists: Path, arch: str, codename: str | None = None) -> dict[str, Path]:
