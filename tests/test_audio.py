@@ -171,3 +171,21 @@ def test_audio_model_exports_a_savedmodel_that_takes_waveforms(tmp_path):
     reloaded = tf.saved_model.load(str(tmp_path / "sm"))
     served = reloaded.serve(tf.constant(x))
     np.testing.assert_allclose(served.numpy(), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_audio_model_exports_to_tflite_with_its_front_end(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = make()
+    x, _ = tones(2)
+    exported = kft.export(model, tmp_path / "a.tflite", format="tflite")
+    interpreter = Interpreter(model_path=str(exported.path))
+    (inp,) = interpreter.get_input_details()
+    interpreter.resize_tensor_input(inp["index"], [2, x.shape[1]])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-5)
+    with pytest.raises(KerasftError, match="int8"):
+        kft.export(model, tmp_path / "q.tflite", format="tflite", quantize="int8")

@@ -118,7 +118,7 @@ def export(
             raise KerasftError("give the path to export to, e.g. export(model, 'model.tflite').")
         path = default_path(model_path, format, quantize)
     path = Path(path)
-    from kerasft.deploy.saved_model import takes_text
+    from kerasft.deploy.saved_model import takes_text, takes_waveforms
 
     if takes_text(model):
         if format == "tflite":
@@ -129,7 +129,13 @@ def export(
             )
         export_saved_model(model, path)
         return Exported(path, format, None, _size_on_disk(path), (None,))
-    size = model_image_size(model, image_size, recorded)
+    audio = takes_waveforms(model)
+    if audio and quantize == "int8":
+        raise KerasftError(
+            "quantize='int8' calibrates on images; an audio model exports to TFLite as float32 "
+            "or with quantize='float16'."
+        )
+    size = None if audio else model_image_size(model, image_size, recorded)
     spec = serving_spec(model, size)
     if format == "savedmodel":
         export_saved_model(model, path, size)

@@ -32,9 +32,16 @@ def takes_text(model) -> bool:
     return any(str(t.dtype) == "string" for t in model.inputs)
 
 
+def takes_waveforms(model) -> bool:
+    """True for a kerasft audio model (mono float waveforms in, a `LogMel` front end)."""
+    from kerasft.builder.audio import is_audio_model
+
+    return is_audio_model(model)
+
+
 def serving_spec(model, size: Sequence[int] | None = None):
     """The `tf.TensorSpec` of a batch of uint8 images for `model`, of fixed height and width
-    (for a text model: a batch of strings).
+    (for a text model: a batch of strings; for an audio model: float32 waveforms).
 
     Args:
         model: a Keras image model, input `(None, H, W[, C])`.
@@ -47,6 +54,8 @@ def serving_spec(model, size: Sequence[int] | None = None):
 
     if takes_text(model):  # a text model tokenizes inside: clients send the strings
         return tf.TensorSpec([None], tf.string, name="texts")
+    if takes_waveforms(model):  # an audio model makes its spectrograms inside
+        return tf.TensorSpec([None, model.inputs[0].shape[1]], tf.float32, name="waveforms")
     shape = list(model.inputs[0].shape)
     if len(shape) not in (3, 4):
         raise KerasftError(
