@@ -68,6 +68,7 @@ def load_data(spec: str | None, loaded, batch_size: int, limit: int | None):
             image_size=(height, width) if height and width else None,
             batch_size=batch_size,
             class_names=loaded.class_names,
+            clip_samples=input_shape[1] if len(input_shape) == 2 else None,
         )
         what = spec
     if isinstance(data, tuple):
@@ -109,6 +110,10 @@ def run(args) -> int:
         tensorboard_dir=args.tensorboard,
     )
     headline = ", ".join(f"{k}={v:.4f}" for k, v in report.scalars().items())
-    print(f"{report.task} on {report['num_samples']} images from {spec}: {headline}")
+    from kerasft.builder.audio import is_audio_model
+    from kerasft.builder.text import is_text_model
+
+    what = "texts" if is_text_model(model) else "clips" if is_audio_model(model) else "images"
+    print(f"{report.task} on {report['num_samples']} {what} from {spec}: {headline}")
     print(f"report written to {out} ({', '.join(sorted(report.files))})")
     return 0

@@ -141,7 +141,8 @@ def assemble_audio(
         test_split: fraction held out for testing.
         seed: seeds the split, the training crops and the training shuffle.
         stratify: keep each class's share in every split.
-        shuffle: reshuffle the training split every epoch.
+        shuffle: reshuffle the training split every epoch and crop its long clips at random;
+            False: centre crops everywhere (evaluation).
     """
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise KerasftError(f"batch_size={batch_size!r} must be a positive integer.")
@@ -171,7 +172,7 @@ def assemble_audio(
     rng = np.random.default_rng(seed)
     arrays = {
         name: (
-            _stack([waves[i] for i in idx], length, rng if name == "train" else None),
+            _stack([waves[i] for i in idx], length, rng if name == "train" and shuffle else None),
             labels[idx],
         )
         for name, idx in chosen.items()

@@ -166,6 +166,8 @@ def evaluate(
 
     top_losses, heatmaps = [], None
     texts = top_images is not None and np.asarray(top_images).dtype.kind in "OUS"
+    # An audio model's clips `(K, samples)` are listed, not drawn (nor explained by Grad-CAM).
+    clips = top_images is not None and not texts and np.asarray(top_images).ndim == 2
     if keep_n and top_images is not None:
         pred = M.predictions(y_prob[top_index], task, threshold)
         for k, i in enumerate(top_index):
@@ -188,7 +190,7 @@ def evaluate(
             if texts:  # a text model's worst-predicted texts stand in for the image grid
                 text = top_images[k]
                 top_losses[-1]["text"] = text.decode() if isinstance(text, bytes) else str(text)
-        if gradcam and not texts:
+        if gradcam and not texts and not clips:
             heatmaps, layer = _gradcam_or_none(
                 model, top_images, pred if task != "multilabel" else None
             )
@@ -200,7 +202,7 @@ def evaluate(
         y_true=y_true,
         y_prob=y_prob,
         top_losses=top_losses,
-        top_loss_images=top_images,
+        top_loss_images=None if clips else top_images,
         top_loss_heatmaps=heatmaps,
     )
     if out_dir is not None:

@@ -411,14 +411,18 @@ def held_out(
     batch_size: int = 64,
     class_names: list[str] | None = None,
     data_dir: str | None = None,
+    clip_samples: int | None = None,
 ):
     """`(test data, class_names)` of a source given for evaluation only.
 
     A Keras dataset gives its official test split; a folder its `test/` sub-tree when it has
     one, else every image in it; a CSV every row; `tfds:NAME` its "test" split. With
-    `class_names` (the model's), folders and CSVs are read in that class order.
+    `class_names` (the model's), folders and CSVs are read in that class order. Audio
+    (`clip_samples`: the model's clip length at 16 kHz) is centre-cropped or padded to it.
     """
     source = kind(spec)
+    if source.startswith("audio_"):
+        return _held_out_audio(spec, source, batch_size, class_names, clip_samples)
     if source == "keras":
         from kerasft.data.keras_datasets import load_arrays
 
@@ -441,6 +445,29 @@ def held_out(
         folder = root / "test" if (root / "test").is_dir() else root
         data = from_folder(folder, class_names=class_names, **options)
     return data.train, list(data.info.class_names)
+
+
+def _held_out_audio(spec, source, batch_size, class_names, clip_samples):
+    from kerasft.backbones.log_mel import SAMPLE_RATE
+    from kerasft.jobs.audio_sources import AUDIO_CORPORA, audio_corpus_path
+
+    options = dict(
+        batch_size=batch_size,
+        class_names=class_names,
+        validation_split=None,
+        clip_seconds=clip_samples / SAMPLE_RATE if clip_samples else None,
+        shuffle=False,  # centre crops, in file order
+    )
+    if source == "audio_csv":
+        from kerasft.data import from_audio_csv
+
+        data = from_audio_csv(spec, **options)
+    else:
+        from kerasft.data import from_audio_folder
+
+        root = audio_corpus_path(spec) if spec in AUDIO_CORPORA else Path(spec).expanduser()
+        data = from_audio_folder(root / "test" if (root / "test").is_dir() else root, **options)
+    return data.arrays["train"], list(data.info.class_names)
 
 
 def run_test_data(run_dir: Path, batch_size: int = 64):
