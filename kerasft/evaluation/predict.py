@@ -147,6 +147,32 @@ def _predict_files(
     return predict_checked_files(model, found.readable, size, tta, batch_size)
 
 
+def _predict_audio_files(model, paths: list[str], batch_size: int) -> np.ndarray:
+    """Audio files (folders searched recursively) read at 16 kHz, centre-cropped or padded to
+    the model's clip length; the unreadable ones named in one warning."""
+    from kerasft.backbones.log_mel import SAMPLE_RATE
+    from kerasft.data.audio import AUDIO_EXTENSIONS, fit_length
+    from kerasft.data.audio_files import read_audios
+
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            files += sorted(
+                os.path.join(root, name)
+                for root, _, names in os.walk(path)
+                for name in names
+                if name.lower().endswith(AUDIO_EXTENSIONS)
+            )
+        else:
+            files.append(path)
+    waves, _, _ = read_audios(files, SAMPLE_RATE)
+    if not waves:
+        raise KerasftError(f"No audio to predict on: none of {len(files)} files could be read.")
+    length = model.inputs[0].shape[1] or max(len(w) for w in waves)
+    x = np.stack([fit_length(w, length) for w in waves]).astype("float32")
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
 def predict(
     model,
     x,
@@ -169,7 +195,9 @@ def predict(
         model: a Keras model, or the path of a `.keras` file or run directory.
         x: images: an array, a `tf.data.Dataset` (of images or `(images, labels)`), or image
             files and folders (a path or a list of paths); for a text model, a string or a
-            list (or array) of strings: the texts.
+            list (or array) of strings: the texts; for an audio model, waveforms
+            `(N, samples)` at 16 kHz or audio files and folders (read, resampled and
+            centre-cropped or padded to the model's clip length).
         tta: average over test-time views: True for the default views, or a
             `TestTimeAugmentation`.
         batch_size: batch size for array inputs and files.
@@ -199,6 +227,13 @@ def predict(
         texts = np.asarray([x] if isinstance(x, str) else x, dtype=object).reshape(-1)
         return np.asarray(model.predict(texts, batch_size=batch_size, verbose=0))
     paths = as_path_list(x)
+    from kerasft.builder.audio import is_audio_model
+
+    if is_audio_model(model):
+        if tta is not None:
+            raise KerasftError("tta= augments images; an audio model takes no test-time views.")
+        if paths is not None:
+            return _predict_audio_files(model, paths, batch_size)
     if paths is not None:
         return _predict_files(model, paths, tta, batch_size, image_size, recorded)
     if not _is_dataset(x) and tta is None:
