@@ -83,3 +83,21 @@ def test_fit_evaluate_and_predict_on_an_audio_folder(clips, tmp_path, capsys):
     waves = np.stack([fit_length(read_audio(f), 24000) for f in files])
     np.testing.assert_allclose(by_path, model.predict(waves, verbose=0), atol=1e-5)
     assert by_path.shape == (3, 3)
+
+
+def test_tune_searches_an_audio_model(clips, tmp_path):
+    from kerasft.tuning import SearchSpace
+
+    space = SearchSpace(
+        {"augmentation": ["none", "light"], "lr": [0.01]}, only=["augmentation", "lr"]
+    )
+    result = kft.tune(
+        space=space,
+        base={"data": str(clips), "clip_seconds": 1.5, "epochs": [2, 1], "test_split": 0.25},
+        tuner="grid", max_trials=2, directory=tmp_path, export=True,
+    )  # fmt: skip
+    assert sorted(row["augmentation"] for row in result.rows) == ["light", "none"]
+    assert all(row["objective"] is not None for row in result.rows)
+    assert "image_size" not in result.rows[0] and "backbone" not in result.rows[0]
+    best = yaml.safe_load((tmp_path / "search" / "best_config.yaml").read_text())
+    assert best["backbone"] == "musicnn" and best["augmentation"] in (None, "light")  # none: null

@@ -9,12 +9,13 @@ compression. It always computes in float32, also under a `mixed_float16` policy:
 spectrum of loud audio overflows float16.
 
 >>> import numpy as np
->>> from kerasft.backbones.log_mel import LogMel
+>>> from kerasft.backbones.log_mel import LogMel, mel_band_centres
 >>> tone = np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000).astype("float32")[None]
 >>> spec = LogMel()(tone)
 >>> tuple(spec.shape)  # 1 + 16000 // 256 frames, 96 mel bands
 (1, 63, 96)
->>> int(np.argmax(np.asarray(spec)[0].mean(0))) == int(np.argmax(mel_band_centres() >= 1000))
+>>> loudest = int(np.argmax(np.asarray(spec)[0].mean(0)))  # the band nearest 1 kHz
+>>> loudest == int(np.argmin(np.abs(mel_band_centres() - 1000)))
 True
 """
 

@@ -113,6 +113,12 @@ def _number(name: str, key: str, value) -> float:
     return value
 
 
+def _is_strength(value) -> bool:
+    from kerasft.augment.audio_presets import STRENGTHS
+
+    return value is None or (isinstance(value, str) and value.strip().lower() in STRENGTHS)
+
+
 class SearchSpace:
     """The tunable hyperparameters, their ranges and conditions; validated on creation.
 
@@ -273,6 +279,19 @@ class SearchSpace:
         backbone = self.params["backbone"]
         if not all(is_text_backbone(v) for v in (backbone.values or [backbone.default])):
             self.dropped.add("backbone")
+        return self
+
+    def for_audio(self) -> SearchSpace:
+        """Leave out the image size and, unless the space names only audio backbones and
+        audio augmentation strengths (`kft.augment.STRENGTHS`), the backbone and the
+        augmentation; returns self."""
+        from kerasft.backbones.audio_presets import is_audio_backbone
+
+        self.dropped.add("image_size")
+        for name, fits in (("backbone", is_audio_backbone), ("augmentation", _is_strength)):
+            param = self.params[name]
+            if not all(fits(v) for v in (param.values or [param.default])):
+                self.dropped.add(name)
         return self
 
     def tuned(self) -> list[Param]:

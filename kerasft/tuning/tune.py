@@ -165,10 +165,13 @@ def tune(
     base_cfg = config_module.resolve(base)
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
-    from kerasft.backbones.text_presets import is_text_backbone
+    from kerasft.backbones.modalities import backbone_modality
 
-    if is_text_backbone(base_cfg["backbone"]):
+    modality = backbone_modality(base_cfg["backbone"])
+    if modality == "text":
         space.for_text()
+    elif modality == "audio":
+        space.for_audio()
     # Validate the whole space and the recipe (ft_schedule, callbacks) on the base config
     # before any data loads or trial runs.
     for param in space.tuned():
