@@ -43,6 +43,10 @@ def _sample_images(args, loaded, exported):
     from kerasft.deploy.calibration import calibration_images
 
     shape = exported.input_shape
+    if is_audio_model(loaded.model):  # timed on noise: only the speed and the agreement count
+        rng = np.random.default_rng(0)
+        clips = rng.normal(0, 0.1, (min(args.check_images, 50), shape[1])).astype("float32")
+        return clips, "random noise clips"
     size = shape[1:3]
     source = args.calibration or loaded.data
     if source:
@@ -56,6 +60,12 @@ def _sample_images(args, loaded, exported):
                 raise
     rng = np.random.default_rng(0)
     return rng.integers(0, 256, (args.check_images, *shape[1:]), dtype=np.uint8), "random images"
+
+
+def is_audio_model(model) -> bool:
+    from kerasft.builder.audio import is_audio_model as check
+
+    return check(model)
 
 
 def _short(tensor: str) -> str:
@@ -82,9 +92,10 @@ def run(args) -> int:
     )
     what = args.format + (f" ({args.quantize})" if args.quantize else "")
     shape = "x".join(str(s) for s in exported.input_shape[1:])
+    kind = "float32 waveforms" if is_audio_model(loaded.model) else "uint8"
     print(
         f"exported {what} to {exported.path}: {exported.size_bytes / 1e6:.2f} MB, "
-        f"input uint8 N x {shape}"
+        f"input {kind} N x {shape}"
     )
     if exported.float_layers:
         print(
@@ -96,9 +107,10 @@ def run(args) -> int:
 
         images, source = _sample_images(args, loaded, exported)
         check = check_tflite(exported.path, images, reference=loaded.model)
+        unit = "clips" if is_audio_model(loaded.model) else "images"
         print(
-            f"{check.runtime}: {check.images_per_s:.1f} images/s (one at a time) on "
-            f"{len(images)} images from {source}; top-1 agreement with the Keras model "
+            f"{check.runtime}: {check.images_per_s:.1f} {unit}/s (one at a time) on "
+            f"{len(images)} {unit} from {source}; top-1 agreement with the Keras model "
             f"{check.agreement:.2%}"
         )
     return 0
