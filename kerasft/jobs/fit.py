@@ -136,10 +136,12 @@ def _build_text(cfg: dict[str, Any], data: JobData) -> keras.Model:
 def _describe(data: JobData) -> str:
     counts = ", ".join(f"{n} {split}" for split, n in data.counts.items())
     skipped = f"; {len(data.skipped)} unreadable files skipped" if data.skipped else ""
-    what = {
-        "text": "texts",
-        "audio": f"clips of {data.image_shape[0] / SAMPLE_RATE:g} s",
-    }.get(data.modality, f"images of shape {data.image_shape}")
+    if data.modality == "text":
+        what = "texts"
+    elif data.modality == "audio":
+        what = f"clips of {data.image_shape[0] / SAMPLE_RATE:g} s"
+    else:
+        what = f"images of shape {data.image_shape}"
     return f"data {data.source}: {counts} {what}, {len(data.class_names)} classes{skipped}"
 
 
