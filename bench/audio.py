@@ -191,6 +191,7 @@ def main() -> dict:
                 for k in ("backbone", "epochs", "lr", "ft_lr", "unfreeze_blocks", "batch_size")
             },
             "sets": sets,
+            "wall_s": sum(s["kerasft"]["wall_s"] for s in sets.values()),
             "target": "kerasft beats MFCC statistics + LR on accuracy and macro-F1 on both sets",
             "met": all(s["met"] for s in sets.values()),
         },
