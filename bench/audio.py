@@ -12,8 +12,8 @@ logistic regression with C chosen on the job's validation clips, trained on exac
 training clips and scored on the same test clips.
 
 Each job starts from a cold feature cache (a fresh `KERASFT_CACHE`; the weights and the sets
-are read where `make assets` put them), so its phase 1 includes the forward pass over the
-clips.
+are read where `make assets` and `make bench` put them), so its phase 1 includes the forward
+pass over the clips.
 
 Target: kerasft beats the baseline on accuracy and macro-F1 on both sets.
 
