@@ -137,6 +137,26 @@ def _text(r):
     )
 
 
+def _audio(name):
+    """The cells of `name`'s row of an audio record (one record holds both sets)."""
+
+    def cells(r):
+        one = r["sets"][name]
+        ours, base = one["kerasft"], one["baseline_mfcc_lr"]
+        return (
+            f"{pct(ours['test_accuracy'])} / {ours['test_macro_f1']:.3f} in "
+            f"{ours['wall_s']:.0f} s (phase 1 with the cache build {ours['phase_1_s']:.0f} s, "
+            f"phase 2 {ours['phase_2_s']:.0f} s at {ours['phase_2_clips_per_s']:.1f} clips/s; "
+            f"{one['test_clips']} test clips of {one['clip_seconds']:g} s)",
+            f"{pct(base['test_accuracy'])} / {base['test_macro_f1']:.3f} in "
+            f"{base['train_s']:.0f} s (C={base['C']:g})",
+            f"{(ours['test_accuracy'] - base['test_accuracy']) * 100:+.2f} pt / "
+            f"{ours['test_macro_f1'] - base['test_macro_f1']:+.3f}",
+        )
+
+    return cells
+
+
 # (table, what and command, bench, arguments the run must have had, cells, target)
 ROWS = [
     (
@@ -251,7 +271,23 @@ ROWS.append(
         "beat TF-IDF + LR on both; job < 20 min",
     )
 )
+for _name, _what in (
+    ("drums", "8 drum classes, 14 kits"),
+    ("spoken_languages", "20 languages, one speaker each"),
+):
+    ROWS.append(
+        (
+            "audio",
+            f"`kerasft fit --data {_name}`'s default recipe, {_what} (`python bench/audio.py`)",
+            "audio",
+            {"data": ["drums", "spoken_languages"], "set": []},
+            _audio(_name),
+            "beat MFCC + LR on both",
+        )
+    )
 HEADERS = {
+    "audio": "| run (command) | kerasft: test accuracy / macro-F1, wall time | MFCC statistics "
+    "+ LR (same clips) | difference | target | recorded run |",
     "text": "| run (command) | kerasft: test accuracy / macro-F1, wall time | TF-IDF + LR "
     "(same texts) | difference | target | recorded run |",
     "quick_start": "| run (command) | kerasft: test accuracy (10,000 images), wall time "

@@ -29,6 +29,7 @@ BENCHMARKS = [
     "multi_fidelity",
     "quick_start",
     "cached_phase2",
+    "audio",
 ]
 QUICK = {
     "head_phase": ["--train-samples", "2000", "--val-samples", "500", "--test-samples", "2000"],
@@ -50,6 +51,7 @@ QUICK = {
     "tune_cache": ["--trials", "3", "--samples", "500"],
     "quick_start": ["--train-samples", "2000", "--epochs", "1", "1"],
     "cached_phase2": ["--train-samples", "2000", "--steps", "10"],
+    "audio": ["--data", "drums", "--set", "epochs=[2,1]"],
     "multi_fidelity": [
         "--screen",
         "3",

@@ -106,6 +106,7 @@ LONGEST_FIRST = (
     "test_cli_fit.py",
     "test_tuning_resume.py",
     "test_export.py",
+    "07_audio.ipynb",
     "05_own_images.ipynb",
     "test_text_minilm.py",
 )

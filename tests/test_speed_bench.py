@@ -209,3 +209,54 @@ def test_streaming_cache_bench_on_a_small_folder(
     assert result["shards_gb"] > result["images"] * 14 * 14 * 512 * 2 / 1e9 * 0.99
     recorded = json.loads(record.read_text().splitlines()[-1])
     assert recorded["args"]["baseline_images"] == 20 and recorded["machine"]["cpus"]
+
+
+def test_report_audio_rows_read_each_set_of_one_record(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import report
+
+    def one(ours, base):
+        return {
+            "clip_seconds": 2.0,
+            "test_clips": 48,
+            "kerasft": {"test_accuracy": ours, "test_macro_f1": ours - 0.01, "wall_s": 90.0,
+                        "phase_1_s": 60.0, "phase_2_s": 20.0, "phase_2_clips_per_s": 40.0},
+            "baseline_mfcc_lr": {"test_accuracy": base, "test_macro_f1": base, "train_s": 3.0,
+                                 "C": 1.0},
+        }  # fmt: skip
+
+    record = {
+        "bench": "audio",
+        "sets": {"drums": one(0.9, 0.875), "spoken_languages": one(0.98, 0.7)},
+        "args": {"data": ["drums", "spoken_languages"], "set": []},
+        "machine": {"cpu": "Some CPU", "cpus": 2, "load_avg_1m_at_start": 0.1},
+        "commit": "abc",
+        "date": "2026-12-01T00:00:00+00:00",
+    }
+    pilot = {**record, "args": {"data": ["drums"], "set": ["epochs=[2,1]"]}, "commit": "pilot"}
+    rows = report.tables([record, pilot])["audio"].splitlines()[2:]
+    drums, languages = rows
+    assert "--data drums`" in drums and "| 90.00% / 0.890 in 90 s" in drums
+    assert "| 87.50% / 0.875 in 3 s (C=1) | +2.50 pt / +0.015 |" in drums and "`abc`" in drums
+    assert "| 98.00% / 0.970" in languages and "+28.00 pt / +0.270" in languages
+
+
+def test_audio_bench_mfcc_statistics_ignore_padding_and_tell_timbres_apart(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import audio
+    import numpy as np
+
+    t = np.arange(16000) / 16000
+    low, high = np.sin(2 * np.pi * 300 * t), np.sin(2 * np.pi * 3000 * t)
+    padded = np.concatenate([low, np.zeros(16000)])  # the same tone, then a second of silence
+    waves = np.stack([np.concatenate([low, low]), padded, np.concatenate([high, high])])
+    features = audio.mfcc_features(waves.astype("float32"))
+    assert features.shape == (3, 4 * audio.N_MFCC + 1)
+    mfcc_means = features[:, : audio.N_MFCC]
+    # Silent frames are left out of the statistics: padding barely moves the means ...
+    assert (
+        np.abs(mfcc_means[0] - mfcc_means[1]).max()
+        < 0.1 * np.abs(mfcc_means[0] - mfcc_means[2]).max()
+    )
+    # ... and shows in the active fraction (the last column) instead.
+    assert features[0, -1] == 1.0 and 0.4 < features[1, -1] < 0.6
