@@ -88,10 +88,13 @@ def _empty_in_process_feature_cache():
 # first keeps one worker from running them alone at the end.
 LONGEST_FIRST = (
     "test_readme_own_images.py",
+    "test_readme_audio.py",
     "06_text.ipynb",
     "test_lora.py",
     "test_text.py",
     "test_jobs_text.py",
+    "test_jobs_audio.py",
+    "test_audio.py",
     "test_readme_texts.py",
     "test_speed_bench.py",
     "test_callbacks_under_runners.py",
@@ -109,6 +112,7 @@ LONGEST_FIRST = (
     "07_audio.ipynb",
     "05_own_images.ipynb",
     "test_text_minilm.py",
+    "test_audio_musicnn.py",
 )
 
 
