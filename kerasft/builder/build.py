@@ -138,6 +138,17 @@ def build(
     from kerasft.backbones.audio_presets import is_audio_backbone
     from kerasft.backbones.text_presets import is_text_backbone
 
+    # What every modality's builder takes alike: the task, the weights and the head.
+    common = dict(
+        task=task,
+        weights=weights,
+        pooling=pooling,
+        dropout=dropout,
+        hidden_units=hidden_units,
+        l1=l1,
+        l2=l2,
+        name=name,
+    )
     if is_audio_backbone(backbone):
         if image_size is not None or preprocessing is not None or sequence_length or texts:
             raise KerasftError(
@@ -152,16 +163,9 @@ def build(
             build_audio(
                 backbone,
                 num_classes,
-                task=task,
                 samples=shape[0] if len(shape) == 1 else None,
-                weights=weights,
                 augmentation=augmentation,
-                pooling=pooling,
-                dropout=dropout,
-                hidden_units=hidden_units,
-                l1=l1,
-                l2=l2,
-                name=name,
+                **common,
             ),
             lora_rank,
         )
@@ -175,18 +179,7 @@ def build(
 
         return _with_lora(
             build_text(
-                backbone,
-                num_classes,
-                task=task,
-                weights=weights,
-                sequence_length=sequence_length,
-                texts=texts,
-                pooling=pooling,
-                dropout=dropout,
-                hidden_units=hidden_units,
-                l1=l1,
-                l2=l2,
-                name=name,
+                backbone, num_classes, sequence_length=sequence_length, texts=texts, **common
             ),
             lora_rank,
         )

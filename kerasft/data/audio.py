@@ -32,7 +32,7 @@ import numpy as np
 
 from kerasft.data.audio_files import DEFAULT_SAMPLE_RATE, read_audios
 from kerasft.data.class_folders import list_class_folders
-from kerasft.data.data_splits import DataSplits
+from kerasft.data.data_splits import DataSplits, from_arrays
 from kerasft.data.info import DatasetInfo
 from kerasft.data.labels import class_counts
 from kerasft.data.splits import DEFAULT_SEED, split_indices
@@ -191,26 +191,7 @@ def assemble_audio(
         sample_rate=sample_rate,
         clip_seconds=seconds,
     )
-    datasets = {
-        name: _batched(x, y, batch_size, shuffle=shuffle and name == "train", seed=seed)
-        for name, (x, y) in arrays.items()
-    }
-    return DataSplits(
-        train=datasets["train"],
-        val=datasets.get("val"),
-        test=datasets.get("test"),
-        info=info,
-        arrays=arrays,
-    )
-
-
-def _batched(waves: np.ndarray, labels: np.ndarray, batch_size: int, *, shuffle: bool, seed):
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices((waves, labels))
-    if shuffle:
-        dataset = dataset.shuffle(len(waves), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return from_arrays(arrays, info, batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
 def from_audio_folder(

@@ -21,9 +21,10 @@ class DataSplits:
         info: class names, counts, image size and channels, skipped files.
         augmentation: the augmentation layers to put in the model when the loader was called
             with `augment_in="model"` (pass them to `kft.build(augmentation=...)`), else [].
-        arrays: for text data, the splits as NumPy arrays, `{"train": (texts, labels), "val":
-            ..., "test": ...}` (texts an object array of `str`; only the splits asked for), in
-            the same order as the datasets before shuffling; image loaders leave it empty.
+        arrays: for text and audio data, the splits as NumPy arrays, `{"train": (texts,
+            labels), "val": ..., "test": ...}` (texts an object array of `str`, waveforms a
+            float32 `(N, samples)` array; only the splits asked for), in the same order as
+            the datasets before shuffling; image loaders leave it empty.
 
     Example:
 
@@ -50,3 +51,40 @@ class DataSplits:
     def __iter__(self):
         # Allows `train, val, test, info = kft.data.from_folder(...)`.
         return iter((self.train, self.val, self.test, self.info))
+
+
+def from_arrays(
+    arrays: dict, info: DatasetInfo, *, batch_size: int, shuffle: bool, seed
+) -> DataSplits:
+    """`DataSplits` batching in-memory `arrays` (the text and audio loaders' splits).
+
+    Args:
+        arrays: `{split: (inputs, labels)}` with at least "train"; inputs of strings become
+            `tf.string` batches.
+        info: what describes them.
+        batch_size: examples per batch.
+        shuffle: reshuffle the training split every epoch.
+        seed: the shuffle's seed.
+    """
+    datasets = {
+        name: _batched(x, y, batch_size, shuffle=shuffle and name == "train", seed=seed)
+        for name, (x, y) in arrays.items()
+    }
+    return DataSplits(
+        train=datasets["train"],
+        val=datasets.get("val"),
+        test=datasets.get("test"),
+        info=info,
+        arrays=arrays,
+    )
+
+
+def _batched(inputs, labels, batch_size: int, *, shuffle: bool, seed):
+    import tensorflow as tf
+
+    if inputs.dtype.kind in "OUS":
+        inputs = tf.constant(inputs.tolist(), dtype=tf.string)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, tf.constant(labels)))
+    if shuffle:
+        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
