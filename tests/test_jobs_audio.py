@@ -101,3 +101,12 @@ def test_tune_searches_an_audio_model(clips, tmp_path):
     assert "image_size" not in result.rows[0] and "backbone" not in result.rows[0]
     best = yaml.safe_load((tmp_path / "search" / "best_config.yaml").read_text())
     assert best["backbone"] == "musicnn" and best["augmentation"] in (None, "light")  # none: null
+
+
+def test_backbones_lists_musicnn_and_its_blocks(capsys):
+    assert main(["backbones"]) == 0
+    out = capsys.readouterr().out
+    assert "audio backbones" in out and "musicnn" in out and "[ready]" in out
+    assert main(["backbones", "--blocks", "musicnn"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["stem", *(f"block{i}" for i in range(1, 6))]
