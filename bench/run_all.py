@@ -30,6 +30,7 @@ BENCHMARKS = [
     "quick_start",
     "cached_phase2",
     "audio",
+    "audio_tags",
 ]
 QUICK = {
     "head_phase": ["--train-samples", "2000", "--val-samples", "500", "--test-samples", "2000"],
@@ -52,6 +53,7 @@ QUICK = {
     "quick_start": ["--train-samples", "2000", "--epochs", "1", "1"],
     "cached_phase2": ["--train-samples", "2000", "--steps", "10"],
     "audio": ["--data", "drums", "--set", "epochs=[2,1]"],
+    "audio_tags": ["--clips", "1"],
     "multi_fidelity": [
         "--screen",
         "3",
