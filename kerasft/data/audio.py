@@ -35,7 +35,7 @@ from kerasft.data.class_folders import list_class_folders
 from kerasft.data.data_splits import DataSplits, from_arrays
 from kerasft.data.info import DatasetInfo
 from kerasft.data.labels import class_counts
-from kerasft.data.splits import DEFAULT_SEED, split_indices
+from kerasft.data.splits import DEFAULT_SEED, chosen_splits
 from kerasft.data.table import column, read_table, table_labels
 from kerasft.errors import KerasftError
 
@@ -160,15 +160,7 @@ def assemble_audio(
             )
     seconds = clip_seconds_for([len(w) / sample_rate for w in waves], clip_seconds, min_seconds)
     length = max(1, round(seconds * sample_rate))
-    train, val, test = split_indices(labels, validation_split, test_split, seed, stratify)
-    chosen = {"train": train}
-    if validation_split:
-        chosen["val"] = val
-    if test_split:
-        chosen["test"] = test
-    for name, indices in chosen.items():
-        if len(indices) == 0:
-            raise KerasftError(f"the {name} split is empty; use a larger fraction or more data.")
+    chosen = chosen_splits(labels, validation_split, test_split, seed, stratify)
     rng = np.random.default_rng(seed)
     arrays = {
         name: (

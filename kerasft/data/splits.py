@@ -141,3 +141,28 @@ def split(
     if test_split:
         parts.append((x[test], y[test]))
     return tuple(parts)
+
+
+def chosen_splits(
+    labels, validation_split, test_split, seed=DEFAULT_SEED, stratify: bool = True
+) -> dict:
+    """`{"train": indices, "val": ..., "test": ...}` of the splits asked for (a share of 0 or
+    None leaves its split out), each refused when empty.
+
+    Args:
+        labels: int class indices (N,) or multi-hot rows (N, K).
+        validation_split: the validation share, or 0/None.
+        test_split: the test share, or 0/None.
+        seed: the split's seed.
+        stratify: keep each class's share in every split.
+    """
+    train, val, test = split_indices(labels, validation_split, test_split, seed, stratify)
+    chosen = {"train": train}
+    if validation_split:
+        chosen["val"] = val
+    if test_split:
+        chosen["test"] = test
+    for name, indices in chosen.items():
+        if len(indices) == 0:
+            raise KerasftError(f"the {name} split is empty; use a larger fraction or more data.")
+    return chosen

@@ -31,7 +31,7 @@ from kerasft.data.class_folders import list_class_folders
 from kerasft.data.data_splits import DataSplits, from_arrays
 from kerasft.data.info import DatasetInfo
 from kerasft.data.labels import class_counts, encode_labels
-from kerasft.data.splits import DEFAULT_SEED, split_indices
+from kerasft.data.splits import DEFAULT_SEED, chosen_splits
 from kerasft.data.table import column, read_table, table_labels
 from kerasft.data.text_files import check_texts, read_texts
 from kerasft.errors import KerasftError
@@ -85,15 +85,7 @@ def assemble_texts(
             )
     array = np.empty(len(texts), dtype=object)
     array[:] = list(texts)
-    train, val, test = split_indices(labels, validation_split, test_split, seed, stratify)
-    chosen = {"train": train}
-    if validation_split:
-        chosen["val"] = val
-    if test_split:
-        chosen["test"] = test
-    for name, indices in chosen.items():
-        if len(indices) == 0:
-            raise KerasftError(f"the {name} split is empty; use a larger fraction or more data.")
+    chosen = chosen_splits(labels, validation_split, test_split, seed, stratify)
     arrays = {name: (array[idx], labels[idx]) for name, idx in chosen.items()}
     split_counts = {name: class_counts(y, class_names) for name, (_, y) in arrays.items()}
     info = DatasetInfo(
