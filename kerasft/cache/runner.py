@@ -33,6 +33,7 @@ from kerasft.cache.feature_cache import FeatureCache, check_settings
 from kerasft.cache.fingerprint import row_hashes
 from kerasft.cache.relay import CallbackRelay
 from kerasft.cache.rows import FeatureRows
+from kerasft.cache.twins import with_fast_kernels
 from kerasft.errors import KerasftError
 from kerasft.freezing import trainable_blocks
 from kerasft.training.inputs import Prepared, shuffled
@@ -64,6 +65,19 @@ def build_metrics(model: keras.Model, targets: np.ndarray) -> None:
     sample = targets[:1]
     model.compute_metrics(None, sample, sample, None)
     model.reset_metrics()
+
+
+def pipeline_options() -> tf.data.Options:
+    """The `tf.data` options of the feature batches: no autotuning.
+
+    With TensorFlow 2.21's autotuner on, a `fit` over these batches idled at its end until
+    the autotuner's next (doubling) wake-up: measured up to 20 s at the end of a 21 s
+    phase-2 epoch (`bench/phase2_epoch.py`). The batches are gathered from memory: there is
+    nothing to tune.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
 
 
 def feature_dataset(
@@ -116,7 +130,8 @@ def feature_dataset(
 
     # The shuffle stays inside the dataset Keras iterates, so Keras draws shuffle orders
     # exactly as it does for the plain runner's image pipeline.
-    return index.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
+    batches = index.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
+    return batches.with_options(pipeline_options())
 
 
 class CachedRunner(FitRunner):
@@ -137,6 +152,10 @@ class CachedRunner(FitRunner):
         views: >1 caches that many randomly augmented views of each image and trains each
             epoch on one of them, drawn at random; 1 needs no augmentation before the cut.
         extract_batch_size: images per forward pass while computing features.
+        fast_kernels: train the part after the cut with its 1x1 convolutions and
+            inference-mode BatchNormalization on faster TensorFlow ops
+            (`kerasft.cache.twins.with_fast_kernels`: the same layers and variables, the
+            same function); False trains the layers as Keras runs them.
         verbose: None (follow `fine_tune`'s `verbose`) or 0/1: print what is computed,
             reused, or why a phase runs uncached.
 
@@ -171,6 +190,7 @@ class CachedRunner(FitRunner):
         dtype: str = "float16",
         views: int = 1,
         extract_batch_size: int = 256,
+        fast_kernels: bool = True,
         verbose: int | None = None,
     ):
         super().__init__()
@@ -187,6 +207,7 @@ class CachedRunner(FitRunner):
         self.dtype = dtype
         self.views = views
         self.extract_batch_size = extract_batch_size
+        self.fast_kernels = fast_kernels
         self.verbose = verbose
 
     def get_config(self) -> dict:
@@ -198,6 +219,7 @@ class CachedRunner(FitRunner):
             "dtype": self.dtype,
             "views": self.views,
             "extract_batch_size": self.extract_batch_size,
+            "fast_kernels": self.fast_kernels,
             "verbose": self.verbose,
         }
 
@@ -381,7 +403,7 @@ class CachedRunner(FitRunner):
         rows, targets = self._features(caches, "train", data)
         if rows is None:
             return self._plain(model, phase, data, fit_kwargs, "cache off")
-        trains = cut.suffix
+        trains = with_fast_kernels(cut.suffix) if self.fast_kernels else cut.suffix
         batch_size = self._batch_size(trains, phase, data)
         val_data = None
         if data.val is not None:
