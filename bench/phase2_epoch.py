@@ -1,4 +1,4 @@
-"""A phase-2 epoch of the default job on the cached runner: Keras's kernels vs the fast kernels.
+"""A phase-2 epoch of the default job on the cached runner, before and after its fast path.
 
     python bench/phase2_epoch.py                        # 20,000 images, epochs 1 + 2, 2 rounds
     python bench/phase2_epoch.py --train-samples 2000 --rounds 1 --weights none   # smoke
@@ -7,13 +7,14 @@ Runs `kerasft fit`'s default recipe (`kft.fine_tune` with the job's keyword argu
 cache on, 64 px, the top blocks unfrozen) on the same Fashion-MNIST images the way the cached
 runner did before (`CachedRunner(fast_kernels=False)`: the phase-2 model as Keras builds it,
 and the feature batches with `tf.data`'s autotuner on, whose wake-ups the end of a `fit`
-waited for) and the way it does now (the defaults: `kerasft.cache.twins`, and
-`kerasft.cache.runner.pipeline_options`, autotuning off), in turns (`--rounds` of each, in one process, the same seed), and
-reports each phase-2 epoch's wall time and CPU use (user + system over wall; 200% = both of
-2 cores busy), the sum of its training batches (the rest is validation and epoch ends), the
-median epoch of each side, their ratio, and each side's test accuracy (the same function
-trains, so they should agree within run-to-run noise). Issue #11's aim: phase 2 keeps both
-cores busy (>= 180%) and its epoch is >= 1.3x faster. Prints one JSON line.
+waited for) and the way it does now (the defaults: `kerasft.cache.twins`, and the batches
+through `kerasft.data.pipeline.untuned`, autotuning off), in turns (`--rounds` of each, in one
+process, the same seed), and reports each phase-2 epoch's wall time and CPU use (user + system
+over wall; 200% = both of 2 cores busy), the sum of its training batches (the rest is
+validation and epoch ends), the median epoch of each side, their ratio (and that of the batches alone), and each side's test
+accuracy (the same function trains, so they should agree within run-to-run noise). Issue #11's
+aim: phase 2 keeps both cores busy (>= 180%) and its epoch is >= 1.3x faster.
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ def main() -> dict:
     args = p.parse_args()
 
     import keras
-    import tensorflow as tf
 
     import kerasft as kft
     import kerasft.cache.runner as cached_runner
@@ -88,7 +88,7 @@ def main() -> dict:
         }
     )
     recipe = fine_tune_kwargs(cfg)
-    now_options = cached_runner.pipeline_options
+    untuned = cached_runner.untuned
     sides = {"before": False, "now": True}
     results = {name: {"epochs": [], "test_accuracy": []} for name in sides}
     for _ in range(args.rounds):
@@ -101,7 +101,7 @@ def main() -> dict:
             clock = Phase2Clock()
             runner = CachedRunner("memory", fast_kernels=fast, verbose=args.verbose)
             # Before: the feature batches as tf.data builds them by default (autotuner on).
-            cached_runner.pipeline_options = now_options if fast else tf.data.Options
+            cached_runner.untuned = untuned if fast else (lambda ds, options=None: ds)
             kwargs = {**recipe, "cache": runner}
             kwargs["callbacks"] = [*kwargs["callbacks"], clock]
             kft.fine_tune(model, train, val, **kwargs, verbose=args.verbose)
@@ -112,7 +112,7 @@ def main() -> dict:
         side["median_epoch_s"] = statistics.median(e["s"] for e in side["epochs"])
         side["median_cpu_pct"] = statistics.median(e["cpu_pct"] for e in side["epochs"])
         side["median_batches_s"] = statistics.median(e["batches_s"] for e in side["epochs"])
-    cached_runner.pipeline_options = now_options
+    cached_runner.untuned = untuned
     before, now = results["before"], results["now"]
     speedup = round(before["median_epoch_s"] / now["median_epoch_s"], 3)
     # The kernels' share alone: the training batches, without the epoch ends.

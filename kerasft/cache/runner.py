@@ -34,6 +34,7 @@ from kerasft.cache.fingerprint import row_hashes
 from kerasft.cache.relay import CallbackRelay
 from kerasft.cache.rows import FeatureRows
 from kerasft.cache.twins import with_fast_kernels
+from kerasft.data.pipeline import untuned
 from kerasft.errors import KerasftError
 from kerasft.freezing import trainable_blocks
 from kerasft.training.inputs import Prepared, shuffled
@@ -65,19 +66,6 @@ def build_metrics(model: keras.Model, targets: np.ndarray) -> None:
     sample = targets[:1]
     model.compute_metrics(None, sample, sample, None)
     model.reset_metrics()
-
-
-def pipeline_options() -> tf.data.Options:
-    """The `tf.data` options of the feature batches: no autotuning.
-
-    With TensorFlow 2.21's autotuner on, a `fit` over these batches idled at its end until
-    the autotuner's next (doubling) wake-up: measured up to 20 s at the end of a 21 s
-    phase-2 epoch (`bench/phase2_epoch.py`). The batches are gathered from memory: there is
-    nothing to tune.
-    """
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return options
 
 
 def feature_dataset(
@@ -130,8 +118,7 @@ def feature_dataset(
 
     # The shuffle stays inside the dataset Keras iterates, so Keras draws shuffle orders
     # exactly as it does for the plain runner's image pipeline.
-    batches = index.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE)
-    return batches.with_options(pipeline_options())
+    return untuned(index.batch(batch_size).map(load).prefetch(tf.data.AUTOTUNE))
 
 
 class CachedRunner(FitRunner):

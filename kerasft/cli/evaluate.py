@@ -47,6 +47,7 @@ def load_data(spec: str | None, loaded, batch_size: int, limit: int | None):
     """
     import tensorflow as tf
 
+    from kerasft.data.pipeline import untuned
     from kerasft.jobs import datasets
 
     model = loaded.model
@@ -76,7 +77,9 @@ def load_data(spec: str | None, loaded, batch_size: int, limit: int | None):
         data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
     if limit:
         data = data.unbatch().take(limit).batch(batch_size)
-    data = data.map(lambda x, y: (fit_images(x, input_shape), y)).prefetch(tf.data.AUTOTUNE)
+    data = untuned(
+        data.map(lambda x, y: (fit_images(x, input_shape), y)).prefetch(tf.data.AUTOTUNE)
+    )
     return data, names, what
 
 

@@ -82,9 +82,11 @@ def from_arrays(
 def _batched(inputs, labels, batch_size: int, *, shuffle: bool, seed):
     import tensorflow as tf
 
+    from kerasft.data.pipeline import untuned
+
     if inputs.dtype.kind in "OUS":
         inputs = tf.constant(inputs.tolist(), dtype=tf.string)
     dataset = tf.data.Dataset.from_tensor_slices((inputs, tf.constant(labels)))
     if shuffle:
         dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return untuned(dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE))

@@ -32,6 +32,22 @@ from kerasft.errors import KerasftError
 LABEL_MODES = ("int", "categorical")
 
 
+def untuned(ds, options=None):
+    """`ds` with `tf.data`'s autotuner off (and `options`, a `tf.data.Options`, merged in).
+
+    With the autotuner on, TensorFlow 2.21 made the end of a `fit` over the dataset idle
+    until the autotuner's next wake-up, and those come at doubling intervals: measured up to
+    19 s at the end of a 21 s phase-2 epoch (`bench/phase2_epoch.py`), 5.5 s at the end of a
+    15 s epoch of a plain Keras model. Off, `AUTOTUNE` parallelism is one call per core and
+    `prefetch(AUTOTUNE)` keeps its own buffer sizing: kerasft's pipelines lose nothing.
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options() if options is None else options
+    options.autotune.enabled = False
+    return ds.with_options(options)
+
+
 def _fit_channels(image, channels: int | None):
     import tensorflow as tf
 
@@ -204,4 +220,4 @@ def make_pipeline(
     ds = ds.prefetch(autotune)
     options = tf.data.Options()
     options.deterministic = deterministic
-    return ds.with_options(options)
+    return untuned(ds, options)

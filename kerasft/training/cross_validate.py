@@ -104,10 +104,12 @@ def _accepts(fn: Callable, name: str) -> bool:
 def _dataset(x, y, batch_size: int, shuffle_seed: int | None):
     import tensorflow as tf
 
+    from kerasft.data.pipeline import untuned
+
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return untuned(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
 
 
 def cross_validate(

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasft.data.channels import with_channel_axis
+from kerasft.data.pipeline import untuned
 from kerasft.errors import KerasftError
 
 
@@ -170,14 +171,14 @@ def _checked_dataset(ds: tf.data.Dataset, model, task: str, what: str) -> tf.dat
             lambda x, y, *rest: (x, tf.one_hot(tf.reshape(y, [-1]), num_outputs), *rest),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return untuned(ds.prefetch(tf.data.AUTOTUNE))
 
 
 def _arrays_dataset(x, y, batch_size: int, shuffle: bool, seed: int) -> tf.data.Dataset:
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = shuffled(ds, len(x), seed)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return untuned(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE))
 
 
 @dataclasses.dataclass
