@@ -29,6 +29,7 @@ BENCHMARKS = [
     "multi_fidelity",
     "quick_start",
     "cached_phase2",
+    "phase2_epoch",
     "audio",
     "audio_tags",
 ]
@@ -52,6 +53,7 @@ QUICK = {
     "tune_cache": ["--trials", "3", "--samples", "500"],
     "quick_start": ["--train-samples", "2000", "--epochs", "1", "1"],
     "cached_phase2": ["--train-samples", "2000", "--steps", "10"],
+    "phase2_epoch": ["--train-samples", "2000", "--rounds", "1"],
     "audio": ["--data", "drums", "--set", "epochs=[2,1]"],
     "audio_tags": ["--clips", "1"],
     "multi_fidelity": [

@@ -153,11 +153,28 @@ def test_report_uses_the_newest_matching_real_run_only(monkeypatch):
 
 
 def test_cached_phase2_splits_a_step_into_pipeline_and_train_step(bench, capsys):
-    result = bench("cached_phase2", "--steps", "2", capsys=capsys)
+    result = bench("cached_phase2", "--steps", "2", "--rounds", "2", capsys=capsys)
     before = result["variants"]["numpy_function gather (before)"]
-    assert set(before) == {"pipeline", "train_step", "fit"}
-    assert all(part["s_per_batch"] > 0 and part["cpu_pct"] >= 0 for part in before.values())
+    assert set(before) == {"pipeline", "train_step", "fit", "fit_rounds"}
+    assert len(before["fit_rounds"]) == 2  # the variants' fits took turns, twice
+    parts = [before["pipeline"], before["train_step"], before["fit"]]
+    assert all(part["s_per_batch"] > 0 and part["cpu_pct"] >= 0 for part in parts)
+    assert "fast kernels (the runner now)" in result["variants"] and result["runner_speedup"] > 0
     assert result["fastest"] in result["variants"] and result["speedup"] >= 1.0
+
+
+def test_phase2_epoch_times_the_runner_before_and_now(bench, capsys):
+    import kerasft.cache.runner as cached_runner
+    from kerasft.data.pipeline import untuned
+
+    result = bench("phase2_epoch", "--epochs", "1", "2", "--rounds", "1", capsys=capsys)
+    before, now = result["sides"]["before"], result["sides"]["now"]
+    # Phase 2 ran twice per side (epochs 1 + 2), each epoch timed; both sides cached it.
+    assert len(before["epochs"]) == len(now["epochs"]) == 2
+    assert before["runner"].startswith("cached at") and now["runner"].startswith("cached at")
+    assert all(e["s"] >= e["batches_s"] > 0 for e in before["epochs"] + now["epochs"])
+    assert result["speedup"] == round(before["median_epoch_s"] / now["median_epoch_s"], 3)
+    assert cached_runner.untuned is untuned  # the bench put the runner back as it was
 
 
 def test_quick_start_bench_runs_the_readme_block(monkeypatch, tmp_path, capsys):

@@ -4,7 +4,8 @@
 default of `kerasft fit`); `ModelCut` splits a model into the frozen part that runs once and
 the part that trains; `FeatureCache` computes and stores one cut's features (`FeatureStore`
 on disk, `FeatureRows` to read them, `fingerprint` for the content keys, `budget` to choose
-RAM or disk); `kerasft cache ls|clear` manages the files on disk.
+RAM or disk); `twins.with_fast_kernels` gives the part that trains faster TensorFlow ops on
+the same variables; `kerasft cache ls|clear` manages the files on disk.
 """
 
 from kerasft.cache.budget import choose_mode, estimate_bytes

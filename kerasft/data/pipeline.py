@@ -39,12 +39,21 @@ def untuned(ds, options=None):
     until the autotuner's next wake-up, and those come at doubling intervals: measured up to
     19 s at the end of a 21 s phase-2 epoch (`bench/phase2_epoch.py`), 5.5 s at the end of a
     15 s epoch of a plain Keras model. Off, `AUTOTUNE` parallelism is one call per core and
-    `prefetch(AUTOTUNE)` keeps its own buffer sizing: kerasft's pipelines lose nothing.
+    `prefetch(AUTOTUNE)` keeps its own buffer sizing: kerasft's pipelines lose nothing. A
+    dataset whose options already set `autotune.enabled` keeps that setting.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> from kerasft.data.pipeline import untuned
+    >>> untuned(tf.data.Dataset.range(4).prefetch(tf.data.AUTOTUNE)).options().autotune.enabled
+    False
     """
     import tensorflow as tf
 
     options = tf.data.Options() if options is None else options
-    options.autotune.enabled = False
+    if ds.options().autotune.enabled is None:  # a user's own choice stands
+        options.autotune.enabled = False
     return ds.with_options(options)
 
 
