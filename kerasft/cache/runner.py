@@ -37,6 +37,7 @@ from kerasft.cache.twins import with_fast_kernels
 from kerasft.data.pipeline import untuned
 from kerasft.errors import KerasftError
 from kerasft.freezing import trainable_blocks
+from kerasft.training.devices import has_gpu
 from kerasft.training.inputs import Prepared, shuffled
 from kerasft.training.phase import Phase
 from kerasft.training.runner import FitRunner
@@ -139,10 +140,11 @@ class CachedRunner(FitRunner):
         views: >1 caches that many randomly augmented views of each image and trains each
             epoch on one of them, drawn at random; 1 needs no augmentation before the cut.
         extract_batch_size: images per forward pass while computing features.
-        fast_kernels: train the part after the cut with its 1x1 convolutions and
-            inference-mode BatchNormalization on faster TensorFlow ops
+        fast_kernels: on a CPU, train the part after the cut with its 1x1 convolutions
+            and inference-mode BatchNormalization on faster TensorFlow ops
             (`kerasft.cache.twins.with_fast_kernels`: the same layers and variables, the
-            same function); False trains the layers as Keras runs them.
+            same function; measured on CPUs only, so a GPU runs Keras's own kernels); False
+            trains the layers as Keras runs them.
         verbose: None (follow `fine_tune`'s `verbose`) or 0/1: print what is computed,
             reused, or why a phase runs uncached.
 
@@ -390,7 +392,8 @@ class CachedRunner(FitRunner):
         rows, targets = self._features(caches, "train", data)
         if rows is None:
             return self._plain(model, phase, data, fit_kwargs, "cache off")
-        trains = with_fast_kernels(cut.suffix) if self.fast_kernels else cut.suffix
+        fast = self.fast_kernels and not has_gpu()
+        trains = with_fast_kernels(cut.suffix) if fast else cut.suffix
         batch_size = self._batch_size(trains, phase, data)
         val_data = None
         if data.val is not None:
