@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
     # Audio data: seconds per clip (null: the 95th percentile of the durations, <= 10 s).
     "clip_seconds": None,
     "image_size": 64,
-    "epochs": [5, 5],
+    "epochs": [5, 7],
     "lr": 1e-3,
     "ft_lr": 5e-4,
     "ft_schedule": "cosine",

@@ -177,7 +177,7 @@ def fine_tune(
     train,
     val=None,
     *,
-    epochs: int | tuple[int, int] = (5, 5),
+    epochs: int | tuple[int, int] = (5, 7),
     lr: float = 1e-3,
     ft_lr: float | None = None,
     ft_schedule: str | None = "cosine",
