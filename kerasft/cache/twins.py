@@ -92,13 +92,11 @@ class FusedBatchNorm(_Twin):
 _TWINS = (PointwiseConv2D, FusedBatchNorm)
 
 
-def _twin_of(layer):
+def _twin_class(layer):
+    """The twin class that replaces `layer`, or None."""
     if layer.dtype_policy.name != "float32":  # mixed precision keeps Keras's casts
         return None
-    for twin in _TWINS:
-        if twin.replaces(layer):
-            return twin(layer)
-    return None
+    return next((twin for twin in _TWINS if twin.replaces(layer)), None)
 
 
 def _layers(model: keras.Model):
@@ -132,10 +130,11 @@ def with_fast_kernels(model: keras.Model) -> keras.Model:
     >>> fast.trainable_variables[0] is model.trainable_variables[0]
     True
     """
-    if not any(_twin_of(layer) is not None for layer in _layers(model)):
+    if not any(_twin_class(layer) is not None for layer in _layers(model)):
         return model
 
     def clone(layer):
-        return _twin_of(layer) or layer
+        twin = _twin_class(layer)
+        return layer if twin is None else twin(layer)
 
     return keras.models.clone_model(model, clone_function=clone, recursive=True)
