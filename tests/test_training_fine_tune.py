@@ -197,7 +197,14 @@ def test_no_argument_runs_the_fast_path():
         2: ["cached", "at"],
     }
     assert history.runner_report[2].startswith("cached at block_7 ")  # below the top 6
-    phase2 = rates[5:]  # one batch of 64 per epoch
-    assert rates[:5] == [pytest.approx(1e-3)] * 5 and phase2[0] == pytest.approx(5e-4)
-    assert all(np.diff(phase2) < 0)
+    head_epochs, ft_epochs = config.DEFAULTS["epochs"]
+    phase1, phase2 = rates[:head_epochs], rates[head_epochs:]  # one batch of 64 per epoch
+    assert len(phase2) == ft_epochs
+    assert phase1 == [pytest.approx(config.DEFAULTS["lr"])] * head_epochs
+    # The default warm-up share of phase 2's steps rises linearly from 0, then the cosine
+    # starts at ft_lr and falls at every step.
+    warm, ft_lr = round(config.DEFAULTS["ft_warmup"] * ft_epochs), config.DEFAULTS["ft_lr"]
+    assert phase2[:warm] == pytest.approx([ft_lr * i / warm for i in range(warm)])
+    assert phase2[warm] == pytest.approx(ft_lr)
+    assert all(np.diff(phase2[warm:]) < 0)
     assert all(np.array_equal(a, b) for a, b in zip(*finals))
