@@ -165,6 +165,7 @@ def test_cached_phase2_splits_a_step_into_pipeline_and_train_step(bench, capsys)
 
 def test_phase2_epoch_times_the_runner_before_and_now(bench, capsys):
     import kerasft.cache.runner as cached_runner
+    from kerasft.cache.runner import build_before_fit
     from kerasft.data.pipeline import untuned
 
     result = bench("phase2_epoch", "--epochs", "1", "2", "--rounds", "1", capsys=capsys)
@@ -174,7 +175,9 @@ def test_phase2_epoch_times_the_runner_before_and_now(bench, capsys):
     assert before["runner"].startswith("cached at") and now["runner"].startswith("cached at")
     assert all(e["s"] >= e["batches_s"] > 0 for e in before["epochs"] + now["epochs"])
     assert result["speedup"] == round(before["median_epoch_s"] / now["median_epoch_s"], 3)
-    assert cached_runner.untuned is untuned  # the bench put the runner back as it was
+    # The bench put the runner back as it was.
+    assert cached_runner.untuned is untuned
+    assert cached_runner.build_before_fit is build_before_fit
 
 
 def test_quick_start_bench_runs_the_readme_block(monkeypatch, tmp_path, capsys):
