@@ -208,7 +208,7 @@ ROWS = [
     (
         "performance",
         "the default job's phase 2 on the cached runner, median s per epoch, 20k images at "
-        "64 px, now (fast kernels, feature batches without the autotuner) vs before, in turns "
+        "64 px, now (fast kernels, feature batches without the autotuner, one trace of the first step) vs before, in turns "
         "(`python bench/phase2_epoch.py`)",
         "phase2_epoch",
         {"train_samples": 20_000, "image_size": 64, "rounds": 2},
